@@ -26,9 +26,9 @@ def cli() -> None:
 
 def _register() -> None:
     # one line per command module; each module defines click commands and a COMMANDS list
-    from . import _fitcmd
+    from . import _designcmd, _fitcmd, _ttscmd
 
-    for mod in (_fitcmd,):
+    for mod in (_fitcmd, _designcmd, _ttscmd):
         for cmd in mod.COMMANDS:
             cli.add_command(cmd)
 

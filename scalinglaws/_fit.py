@@ -266,7 +266,7 @@ def fit(
     kappa: float = 4.0,
     weights: np.ndarray | None = None,
     method: str = "lm",
-    max_iter: int = 200,
+    max_iter: int = 500,
     init: np.ndarray | Sequence[Mapping[str, float]] | None = None,
     polish: int = 256,
     screen_iter: int = 8,

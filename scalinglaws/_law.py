@@ -209,4 +209,4 @@ def _get_law_cached(name: str) -> Law:
 
 
 def _ensure_builtins() -> None:
-    from . import _laws  # noqa: F401  (registers on import)
+    from . import _laws, _tts  # noqa: F401  (register on import)

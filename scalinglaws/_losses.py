@@ -17,6 +17,7 @@ asymmetric  ŷ - y                                  mean of κ·r² if r > 0 (ov
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -43,8 +44,13 @@ class Loss(NamedTuple):
         return safe_log(pred) - jnp.log(y) if self.log else pred - y
 
 
+@functools.lru_cache(maxsize=64)
 def make_loss(name: str = "mse", *, delta: float = 1e-3, kappa: float = 4.0) -> Loss:
-    """The loss called ``name`` (one of :data:`LOSSES`)."""
+    """The loss called ``name`` (one of :data:`LOSSES`).
+
+    Cached: the same arguments give the same object, so compiled fitting code (cached per law
+    and loss) is reused across calls.
+    """
     if name in ("mse", "log-mse"):
         return Loss(name, name == "log-mse", True, lambda r: r**2, lambda r: 2 * r, lambda r: 2.0 + 0 * r)
     if name == "huber-log":

@@ -20,6 +20,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
+STALL_EVERY = 25
+STALL_RTOL = 1e-8
+
 Curvature = Callable[[jnp.ndarray], tuple[jnp.ndarray, jnp.ndarray, jnp.ndarray]]
 
 
@@ -35,7 +38,7 @@ def levenberg_marquardt(
     u0: jnp.ndarray,
     max_iter: jnp.ndarray | int,
     *,
-    ftol: float = 1e-10,
+    ftol: float = 1e-9,
     lam0: float = 1e-3,
 ) -> SolverResult:
     """Minimise from ``u0``; ``fgh(u) -> (f, g, H)``; ``max_iter`` may be traced."""
@@ -56,6 +59,7 @@ def levenberg_marquardt(
         it: jnp.ndarray
         done: jnp.ndarray
         conv: jnp.ndarray
+        f_mark: jnp.ndarray  # objective STALL_EVERY iterations ago
 
     def cond(s: S):
         return (~s.done) & (s.it < max_iter)
@@ -65,6 +69,9 @@ def levenberg_marquardt(
         damp = s.lam * (jnp.diag(diag) + 1e-9 * eye * (1.0 + jnp.max(diag)))
         step = jnp.linalg.solve(s.h + damp, -s.g[:, None])[:, 0]
         step = jnp.where(jnp.all(jnp.isfinite(step)), step, jnp.zeros_like(step))
+        # predicted decrease of the (nearly undamped) step: negligible -> converged
+        pred = -(s.g @ step) - 0.5 * step @ (s.h @ step)
+        flat = (s.lam <= 1.0) & (pred <= ftol * (jnp.abs(s.f) + 1e-300))
         u_new = s.u + step
         f_new, g_new, h_new = fgh(u_new)  # one evaluation a step: kept only if accepted
         f_new = safe(f_new)
@@ -73,14 +80,22 @@ def levenberg_marquardt(
         keep = lambda a, b: jnp.where(accept, a, b)
         lam = keep(jnp.maximum(s.lam / 3.0, 1e-12), s.lam * 4.0)
         stuck = lam > 1e12
+        f_cur = keep(f_new, s.f)
+        # stalled: less than STALL_RTOL relative progress over the last STALL_EVERY iterations
+        # (a flat, ill-conditioned valley: the objective has converged, the parameters drift
+        # along a direction the data do not determine, which the status reports separately)
+        mark = (s.it + 1) % STALL_EVERY == 0
+        stalled = mark & ((s.f_mark - f_cur) <= STALL_RTOL * jnp.abs(f_cur))
+        f_mark = jnp.where(mark, f_cur, s.f_mark)
+        conv = small | stuck | flat | stalled
         return S(
-            keep(u_new, s.u), keep(f_new, s.f), keep(g_new, s.g), keep(h_new, s.h),
-            lam, s.it + 1, small | stuck | ~jnp.isfinite(s.f), small | stuck,
+            keep(u_new, s.u), f_cur, keep(g_new, s.g), keep(h_new, s.h),
+            lam, s.it + 1, conv | ~jnp.isfinite(s.f), conv, f_mark,
         )  # fmt: skip
 
     s0 = S(
         u0, safe(f0), g0, h0, jnp.asarray(lam0, u0.dtype), jnp.asarray(0),
-        ~jnp.isfinite(f0), jnp.asarray(False),
+        ~jnp.isfinite(f0), jnp.asarray(False), safe(f0),
     )  # fmt: skip
     s = jax.lax.while_loop(cond, body, s0)
     return SolverResult(s.u, s.f, s.it, s.conv & jnp.isfinite(s.f))

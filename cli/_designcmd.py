@@ -1,0 +1,167 @@
+"""``sl propose`` (the next costed runs within a budget) and ``sl bench`` (ScaleBench replay)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import click
+from scalinglaws.design._acquisition import METHODS
+from scalinglaws.design._bench import BENCH_METHODS
+
+from scalinglaws._io import read_table
+
+from ._common import CliError, fmt, table
+
+
+@click.command("propose")
+@click.option(
+    "--pool", required=True, type=click.Path(), help="Candidate configurations (CSV/parquet)."
+)
+@click.option("--runs", type=click.Path(), help="Observed runs (omit for a cold start).")
+@click.option("--in-flight", "in_flight", type=click.Path(), help="Launched runs without outcomes.")
+@click.option("--law", required=True, help="Law name, e.g. chinchilla or farseer:sl_1.")
+@click.option(
+    "--target", default=None, help="Target configurations (CSV) or top:K (K most costly)."
+)
+@click.option("--cost", required=True, help="Cost of one run: an expression (6*N*D) or a column.")
+@click.option("--budget", required=True, help="10% of the pool's total cost, or an absolute cost.")
+@click.option("--batch", type=int, default=None, help="At most this many proposals.")
+@click.option("--method", default="mspe", show_default=True, type=click.Choice(METHODS))
+@click.option("--gamma", default=0.4, show_default=True, type=float, help="Cost exponent γ.")
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("-o", "--output", type=click.Path(), help="Write the proposals as CSV.")
+def propose(pool, runs, in_flight, law, target, cost, budget, batch, method, gamma, seed, output):
+    """Propose the next runs to launch: the best value for the target region per unit cost,
+    until the budget (observed and in-flight runs count as spent) or --batch is reached."""
+    from scalinglaws.design._propose import propose as _propose
+
+    from scalinglaws import get_law
+
+    law_obj = get_law(law)
+    pool_df = read_table(pool)
+    runs_df = read_table(runs) if runs else None
+    fly_df = read_table(in_flight) if in_flight else None
+    tgt = read_table(target) if target and os.path.exists(target) else target
+    if isinstance(tgt, str) and not tgt.lower().startswith("top:") and not tgt.isdigit():
+        raise CliError(f"--target {target}: no such file; give a CSV of configurations or top:K")
+    t0 = time.perf_counter()
+    out = _propose(
+        pool_df, law_obj, cost=cost, budget=budget, runs=runs_df, in_flight=fly_df, target=tgt,
+        method=method, batch=batch, gamma=gamma, seed=seed,
+    )  # fmt: skip
+    dt = time.perf_counter() - t0
+    b, s0 = out.attrs["budget"], out.attrs["spent_before"]
+    click.echo(
+        f"budget {fmt(b)} ({100 * b / out.attrs['total_cost']:.3g}% of the pool's "
+        f"{fmt(out.attrs['total_cost'])}); already spent {fmt(s0)}; method {method}"
+    )
+    if len(out) == 0:
+        click.echo("no run fits the remaining budget")
+    else:
+        rows = [
+            [i + 1, *(fmt(r[c]) for c in law_obj.inputs), fmt(r["cost"]), fmt(r["cumulative_spend"]),
+             fmt(r["score"])]
+            for i, (_, r) in enumerate(out.iterrows())
+        ]  # fmt: skip
+        click.echo(table(rows, ["#", *law_obj.inputs, "cost", "cumulative", "score"]))
+        click.echo(
+            f"{len(out)} proposal(s), spend {fmt(out['cumulative_spend'].iloc[-1])} of "
+            f"{fmt(b)} ({dt:.2f} s)"
+        )
+    if output:
+        out.drop(columns=["cumulative_spend"]).to_csv(output, index=False)
+        click.echo(f"wrote {output}")
+
+
+@click.command("bench")
+@click.option("--task", "tasks", required=True,
+              help="Task name(s) or folder(s), comma-separated, or 'all'.")  # fmt: skip
+@click.option("--methods", default="random,cheapest,inverse-cost,dopt,vopt,mspe,hedge",
+              show_default=True, help=f"Comma-separated, from {', '.join(BENCH_METHODS)}.")  # fmt: skip
+@click.option("--seeds", default=10, show_default=True, type=int)
+@click.option("--laws", default=None, help="Comma-separated law names (default: all).")
+@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--gamma", default=0.4, show_default=True, type=float)
+@click.option("-o", "--output", type=click.Path(), help="Results CSV (and a PNG next to it).")
+def bench(tasks, methods, seeds, laws, workers, gamma, output):
+    """Replay the ScaleBench protocol: R² on the target region at each budget checkpoint."""
+    from scalinglaws.datasets import list_tasks
+    from scalinglaws.design._bench import bench as _bench
+    from scalinglaws.design._bench import summarize
+    from tqdm import tqdm
+
+    names = (
+        list_tasks()
+        if tasks.strip() == "all"
+        else [t.strip() for t in tasks.split(",") if t.strip()]
+    )
+    ms = [m.strip() for m in methods.split(",") if m.strip()]
+    bad = [m for m in ms if m not in BENCH_METHODS]
+    if bad:
+        raise CliError(f"--methods {bad[0]!r} is unknown; choose from {', '.join(BENCH_METHODS)}")
+    if seeds < 1:
+        raise CliError(f"--seeds {seeds}: give at least 1")
+    law_list = [s.strip() for s in laws.split(",")] if laws else None
+    t0 = time.perf_counter()
+    bar = tqdm(total=None, desc="bench", unit="job", file=click.get_text_stream("stderr"))
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    df = _bench(names, methods=ms, seeds=seeds, laws=law_list, workers=workers,
+                progress=progress, gamma=gamma,
+                partial=f"{output}.partial" if output else None)  # fmt: skip
+    bar.close()
+    wall = time.perf_counter() - t0
+    summ = summarize(df)
+    for task, part in summ.groupby("task", sort=False):
+        fr = sorted(part["budget_fraction"].unique())
+        rows = []
+        for m in ms:
+            sub = part[part["method"] == m].set_index("budget_fraction")
+            rows.append([m, *(f"{sub.loc[f, 'mean']:+.2f} ± {sub.loc[f, 'std']:.2f}" for f in fr)])
+        click.echo(f"\n{task}: R² mean ± std over seeds, averaged over laws")
+        click.echo(table(rows, ["method", *(f"{100 * f:g}%" for f in fr)]))
+    click.echo(f"\nwall time {wall:.1f} s ({len(df)} rows)")
+    if output:
+        df.to_csv(output, index=False)
+        png = str(Path(output).with_suffix(".png"))
+        plot(summ, png)
+        click.echo(f"wrote {output} and {png}")
+
+
+def plot(summ, path: str) -> None:
+    """R² against budget fraction, one line per method, one panel per task."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = list(dict.fromkeys(summ["task"]))
+    n = len(tasks)
+    cols = min(4, n)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3.2 * rows), squeeze=False)
+    for ax, task in zip(axes.ravel(), tasks, strict=False):
+        part = summ[summ["task"] == task]
+        for m, sub in part.groupby("method", sort=False):
+            sub = sub.sort_values("budget_fraction")
+            ax.errorbar(100 * sub["budget_fraction"], sub["mean"], yerr=sub["std"], marker="o",
+                        capsize=2, label=m, lw=2.5 if m == "hedge" else 1.2)  # fmt: skip
+        ax.set_title(task.replace("_scaling_law", ""))
+        ax.set_xlabel("budget (% of pool cost)")
+        ax.set_ylabel("target R²")
+        ax.set_ylim(-1.05, 1.05)
+        ax.grid(alpha=0.3)
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    axes.ravel()[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+COMMANDS = [propose, bench]

@@ -1,0 +1,371 @@
+"""ScaleBench replay: the paper's protocol (datasets/scalebench/README.md) for any task folder.
+
+For each law, seed and method, per group: start with nothing observed; propose runs and pay
+their cost until the spend reaches the checkpoint fraction of the group's total pool cost (a
+proposal that would overshoot waits for the next checkpoint); at each checkpoint refit the law on
+the launched runs (multistart) and score R² = 1 − SS_res/SS_tot on the concatenated target rows
+of every group, clipped to [−1, 1]. Model-based methods refit between acquisitions on a
+geometric schedule: batches of ``q = max(1, ⌊ρ·n⌋)`` proposals (covariance conditioned on the
+pending picks) followed by one warm-started refit, so a trajectory of n runs costs
+O(log n / log(1+ρ)) refits instead of n.
+
+``hedge`` (ours) differs from ``mspe`` in the protocol only by how it spends: it proposes only
+runs that fit the *current* checkpoint's remaining budget (no proposal is ever deferred) and
+starts from a space-filling cheap design.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import multiprocessing as mp
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scalinglaws.datasets import load, task_cost
+
+from scalinglaws._law import get_law
+
+from ._acquisition import METHODS, MODEL_METHODS, law_jacobians
+from ._budget import DesignError
+from ._propose import DesignLoop
+
+__all__ = ["BENCH_METHODS", "PAPER_TABLE2", "bench", "run_law", "summarize"]
+
+BENCH_METHODS = (*METHODS, "all-data")
+COLUMNS = [
+    "task",
+    "law",
+    "method",
+    "seed",
+    "budget_fraction",
+    "r2",
+    "cost_spent",
+    "n_runs",
+    "seconds",
+]
+
+
+def _r2(preds: list[np.ndarray], trues: list[np.ndarray]) -> float:
+    if not preds:
+        return -1.0
+    p, y = np.concatenate(preds), np.concatenate(trues)
+    ss_tot = float(np.sum((y - y.mean()) ** 2))
+    if ss_tot < 1e-300:
+        return -1.0
+    r2 = 1.0 - float(np.sum((y - p) ** 2)) / ss_tot
+    return float(np.clip(r2, -1.0, 1.0)) if np.isfinite(r2) else -1.0
+
+
+@dataclasses.dataclass
+class _Group:
+    x: dict[str, np.ndarray]
+    y: np.ndarray  # pool outcomes, then NaN for the target rows
+    y_test: np.ndarray
+    costs: np.ndarray
+    m: int
+    t: int
+    total: float
+
+
+def _groups(task: Any, law: Any) -> list[_Group]:
+    tr, te = task.train, task.test
+    keys = [None] if task.group is None else list(pd.unique(tr[task.group]))
+    out = []
+    for g in keys:
+        a = tr if g is None else tr[tr[task.group] == g]
+        b = te if g is None else te[te[task.group] == g]
+        c = task_cost(task, a)
+        x = {
+            k: np.concatenate([a[k].to_numpy(np.float64), b[k].to_numpy(np.float64)])
+            for k in law.inputs
+        }
+        ya = a[list(law.outputs)].to_numpy(np.float64)
+        y = np.vstack([ya, np.full((len(b), ya.shape[1]), np.nan)])
+        yt = b[list(law.outputs)].to_numpy(np.float64)
+        out.append(
+            _Group(x, y, yt, np.concatenate([c, np.ones(len(b))]), len(a), len(b), float(c.sum()))
+        )
+    return out
+
+
+def run_trajectory(
+    task: Any,
+    law: Any,
+    groups: list[_Group],
+    method: str,
+    seed: int,
+    *,
+    gamma: float = 0.4,
+    growth: float = 0.1,
+    fit_starts: int = 16,
+    final_starts: int = 64,
+) -> list[dict[str, Any]]:
+    """One (law, method, seed) replay of the protocol; one row per checkpoint."""
+    fracs = sorted(task.budget_fractions) or [0.01, 0.05, 0.1]
+    t0 = time.perf_counter()
+    loops, spent, pending = [], [], []
+    for gi, g in enumerate(groups):
+        loops.append(DesignLoop(
+            law, g.x, g.y, g.costs, np.arange(g.m), np.arange(g.m, g.m + g.t), g.total,
+            method=method if method != "all-data" else "cheapest", gamma=gamma,
+            seed=seed * 100_003 + gi, init_budget=0.02 * g.total, fit_starts=fit_starts,
+        ))  # fmt: skip
+        spent.append(0.0)
+        pending.append([])
+    rows = []
+    for cp in fracs:
+        preds, trues, n_runs, cost = [], [], 0, 0.0
+        for gi, (g, loop) in enumerate(zip(groups, loops, strict=False)):
+            if method == "all-data":
+                if not loop.observed:
+                    loop.observe(range(g.m))
+                    spent[gi] = g.total
+            else:
+                _advance(loop, g, cp, fracs[-1], method, spent, pending, gi, growth)
+            theta = loop.final_fit(final_starts, seed=seed * 31 + gi)
+            n_runs += len(loop.observed)
+            cost += spent[gi]
+            if theta is None:
+                continue
+            pr, _ = law_jacobians(law, theta[None], {k: v[g.m :] for k, v in g.x.items()})
+            if np.all(np.isfinite(pr)):
+                preds.append(pr[0].ravel())
+                trues.append(g.y_test.ravel())
+        rows.append(dict(
+            task=task.name, law=law.name.split(":")[-1], method=method, seed=seed,
+            budget_fraction=cp, r2=_r2(preds, trues),
+            cost_spent=cost / sum(g.total for g in groups), n_runs=n_runs,
+            seconds=time.perf_counter() - t0,
+        ))  # fmt: skip
+    return rows
+
+
+def _advance(loop, g, cp, final, method, spent, pending, gi, growth) -> None:
+    target = cp * g.total
+    if pending[gi]:  # runs that waited: launched now if they fit this checkpoint, else wait on
+        fits = []
+        for r in pending[gi]:
+            if spent[gi] + float(g.costs[r]) <= target * (1 + 1e-12):
+                fits.append(r)
+                spent[gi] += float(g.costs[r])
+        if fits:
+            loop.observe(fits)
+            pending[gi] = [r for r in pending[gi] if r not in fits]
+            if method in MODEL_METHODS:
+                loop.refit()
+        if pending[gi]:
+            return
+    model = method in MODEL_METHODS
+    while spent[gi] < target * (1 - 1e-12):
+        limit = target if method == "hedge" else final * g.total
+        q = max(1, int(growth * len(loop.observed))) if model else 1
+        picks = loop.propose(q, limit - spent[gi])
+        if not picks:
+            break
+        deferred = []
+        for r, _ in picks:
+            c = float(g.costs[r])
+            if deferred or spent[gi] + c > target * (1 + 1e-12):
+                deferred.append(r)
+            else:
+                loop.observe([r])
+                spent[gi] += c
+        if deferred:
+            loop.launch(deferred)
+            pending[gi] = pending[gi] + deferred
+            break
+        if model:
+            loop.refit()
+
+
+def run_law(
+    task_name: str, law_name: str, methods: Sequence[str], seeds: Sequence[int], opts: dict
+) -> list[dict[str, Any]]:
+    """All (method, seed) replays of one law of one task (one worker job)."""
+    task = load(task_name)
+    law = get_law(f"{task_name}:{law_name}")
+    groups = _groups(task, law)
+    rows = []
+    for method in methods:
+        for seed in seeds:
+            rows += run_trajectory(task, law, groups, method, seed, **opts)
+    return rows
+
+
+def _init_worker() -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def bench(
+    task: str | Path,
+    *,
+    methods: Sequence[str] = (
+        "random",
+        "cheapest",
+        "inverse-cost",
+        "dopt",
+        "vopt",
+        "mspe",
+        "hedge",
+    ),
+    seeds: int | Sequence[int] = 10,
+    laws: Sequence[str] | None = None,
+    workers: int = 2,
+    progress: Callable[[int, int], None] | None = None,
+    partial: str | Path | None = None,
+    **opts: Any,
+) -> pd.DataFrame:
+    """Replay the protocol on ``task`` (a bundled name or a task folder); one row per checkpoint.
+
+    Returns a DataFrame with columns ``task, law, method, seed, budget_fraction, r2, cost_spent
+    (fraction of the pool's total cost), n_runs, seconds``. With ``partial``, every finished
+    job's rows are appended to that CSV as they arrive.
+    """
+    tasks = [str(t) for t in (task if isinstance(task, (list, tuple)) else [task])]
+    bad = [m for m in methods if m not in BENCH_METHODS]
+    if bad:
+        raise DesignError(f"unknown method {bad[0]!r}; choose from {', '.join(BENCH_METHODS)}")
+    seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
+    if not seed_list:
+        raise DesignError("--seeds must be >= 1")
+    jobs = []
+    for t in tasks:
+        tk = load(t)
+        names = list(laws) if laws else list(tk.law_names)
+        unknown = [n for n in names if n not in tk.law_names]
+        if unknown:
+            raise DesignError(
+                f"task {tk.name!r} has no law {unknown[0]!r}; its laws are {', '.join(tk.law_names)}"
+            )
+        weight = len(tk.train)
+        for n in names:
+            for m in methods:
+                jobs.append((weight * (10 if m in MODEL_METHODS else 1), t, n, [m], seed_list))
+    jobs.sort(key=lambda j: j[0])  # small tasks first: partial results come early
+    rows: list[dict[str, Any]] = []
+    done = 0
+    if partial is not None:
+        pd.DataFrame(columns=COLUMNS).to_csv(partial, index=False)
+
+    def collect(new: list[dict[str, Any]]) -> None:
+        rows.extend(new)
+        if partial is not None:
+            pd.DataFrame(new, columns=COLUMNS).to_csv(partial, mode="a", header=False, index=False)
+
+    if workers <= 1:
+        for _, t, n, ms, ss in jobs:
+            collect(run_law(t, n, ms, ss, opts))
+            done += 1
+            if progress:
+                progress(done, len(jobs))
+    else:
+        ctx = mp.get_context("spawn")
+        with cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as ex:
+            futs = [ex.submit(run_law, t, n, ms, ss, opts) for _, t, n, ms, ss in jobs]
+            for fut in cf.as_completed(futs):
+                collect(fut.result())
+                done += 1
+                if progress:
+                    progress(done, len(jobs))
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    return df.sort_values(["task", "law", "method", "seed", "budget_fraction"]).reset_index(
+        drop=True
+    )
+
+
+def summarize(df: pd.DataFrame) -> pd.DataFrame:
+    """Mean ± std over seeds (averaged over laws, as the paper): per task, method, checkpoint.
+
+    The std is the mean over laws of the per-law std over seeds.
+    """
+    per_law = df.groupby(["task", "method", "budget_fraction", "law"])["r2"].agg(["mean", "std"])
+    out = per_law.groupby(["task", "method", "budget_fraction"]).mean().reset_index()
+    out["std"] = out["std"].fillna(0.0)
+    return out
+
+
+# Table 2 of the paper (MSPE row and the baselines), mean R² per task and checkpoint index.
+PAPER_TABLE2: dict[str, dict[str, tuple[float, float, float]]] = {
+    "random": {
+        "lr_bsz": (-0.65, -0.45, -0.33),
+        "domain": (-0.36, 0.41, 0.70),
+        "vocab": (0.54, 0.53, 0.59),
+        "parallel": (-1.00, 0.27, 0.19),
+        "moe": (-0.47, 0.01, 0.26),
+        "data_con": (-0.74, -0.36, 0.12),
+        "sparsity": (-0.25, 0.37, 0.38),
+        "farseer": (-0.77, 0.78, 0.79),
+    },
+    "cheapest": {
+        "lr_bsz": (-0.92, -0.88, -0.80),
+        "domain": (-0.36, 0.41, 0.70),
+        "vocab": (0.30, 0.53, 0.55),
+        "parallel": (-1.00, 0.42, 0.42),
+        "moe": (0.30, 0.74, 0.81),
+        "data_con": (-0.58, -0.56, -0.40),
+        "sparsity": (-0.95, 0.04, 0.32),
+        "farseer": (-0.89, 0.41, 0.68),
+    },
+    "inverse-cost": {
+        "lr_bsz": (-0.89, -0.79, -0.79),
+        "domain": (-0.36, 0.41, 0.70),
+        "vocab": (0.86, 0.89, 0.83),
+        "parallel": (-1.00, 0.03, 0.53),
+        "moe": (-0.11, 0.68, 0.78),
+        "data_con": (-0.38, -0.39, -0.22),
+        "sparsity": (-0.41, -0.06, 0.12),
+        "farseer": (-0.25, 0.56, 0.74),
+    },
+    "dopt": {
+        "lr_bsz": (-0.92, -0.66, -0.53),
+        "domain": (0.14, 0.81, 0.88),
+        "vocab": (0.95, 0.97, 0.97),
+        "parallel": (-1.00, 0.70, 0.99),
+        "moe": (0.34, 0.55, 0.74),
+        "data_con": (0.71, 0.80, 0.77),
+        "sparsity": (-0.07, 0.23, 0.19),
+        "farseer": (-0.11, 0.49, 0.87),
+    },
+    "vopt": {
+        "lr_bsz": (-0.70, -0.06, 0.18),
+        "domain": (0.57, 0.91, 0.95),
+        "vocab": (0.96, 0.97, 0.98),
+        "parallel": (-1.00, 0.69, 0.99),
+        "moe": (0.67, 0.80, 0.80),
+        "data_con": (0.58, 0.83, 0.85),
+        "sparsity": (0.12, 0.39, 0.51),
+        "farseer": (0.67, 0.87, 0.92),
+    },
+    "mspe": {
+        "lr_bsz": (-0.66, 0.00, 0.22),
+        "domain": (0.64, 0.89, 0.95),
+        "vocab": (0.96, 0.98, 0.98),
+        "parallel": (-1.00, 0.77, 0.99),
+        "moe": (0.59, 0.65, 0.83),
+        "data_con": (0.73, 0.85, 0.86),
+        "sparsity": (0.31, 0.44, 0.53),
+        "farseer": (0.60, 0.88, 0.93),
+    },
+    "all-data": {
+        "lr_bsz": (0.04, 0.04, 0.04),
+        "domain": (0.81, 0.81, 0.81),
+        "vocab": (0.93, 0.93, 0.93),
+        "parallel": (0.99, 0.99, 0.99),
+        "moe": (0.81, 0.81, 0.81),
+        "data_con": (0.79, 0.79, 0.79),
+        "sparsity": (0.37, 0.37, 0.37),
+        "farseer": (0.91, 0.91, 0.91),
+    },
+}
+SHORT = {
+    "lr_bsz_scaling_law": "lr_bsz", "domain_mixture_scaling_law": "domain",
+    "vocab_scaling_law": "vocab", "parallel_scaling_law": "parallel", "moe_scaling_law": "moe",
+    "data_constrained_scaling_law": "data_con", "sparsity_scaling_law": "sparsity",
+    "farseer_scaling_law": "farseer",
+}  # fmt: skip

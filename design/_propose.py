@@ -1,0 +1,403 @@
+"""``propose``: the next costed runs to launch, within a budget — the one place where budget and
+acquisition logic meet (used by ``sl propose``, ``sl bench`` and the closed loop).
+
+:class:`DesignLoop` holds one design problem: every configuration as a row (candidates, targets,
+observed and in-flight runs), their costs, the current multistart fit and its mode posterior.
+``propose(q, remaining)`` returns up to q picks whose total cost fits ``remaining``;
+``observe``/``refit`` advance it. :func:`propose` wraps it for tables.
+
+Cold start (nothing observed): a small cheap design of ``n₀ = ⌈2.5 p / k⌉`` runs within the
+initial budget — the cheapest ones (``cold_start="cheapest"``, the paper's) or a cost-aware greedy
+maximin design in standardised (log-)input space (``"spread"``): each next run maximises
+``min_j ‖x − x_j‖ / (cost/total)^γ``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scalinglaws._law import Law, get_law
+
+from ._acquisition import (
+    METHODS,
+    MODEL_METHODS,
+    ModePosterior,
+    build_posterior,
+    fit_multistart,
+    law_jacobians,
+    select_batch,
+)
+from ._budget import DesignError, parse_budget
+from ._costs import CostModel, cost_model
+
+__all__ = ["DesignLoop", "propose"]
+
+
+class DesignLoop:
+    """State of one active-design problem over a fixed set of configurations (rows).
+
+    Args:
+        law: the law. x: inputs ``{name: (R,)}`` of every row. y: outputs (R, k), NaN if unknown.
+        costs: (R,) cost of each row. candidates: rows that may be proposed. target: rows whose
+            predictions matter (the extrapolation region). total_cost: what γ's cost fraction and
+            percentage budgets refer to (the pool's total cost).
+        method: one of :data:`METHODS`. gamma: cost exponent. seed: randomness.
+        init_budget: cost allowed for the cold-start design of the model-based methods (the
+            others need no fit). cold_start: ``"cheapest"``, ``"spread"`` or ``"auto"`` (spread
+            for ``hedge``, cheapest otherwise).
+        fit_starts: multistart size of the refits between acquisitions.
+    """
+
+    def __init__(
+        self,
+        law: Law,
+        x: dict[str, np.ndarray],
+        y: np.ndarray,
+        costs: np.ndarray,
+        candidates: np.ndarray,
+        target: np.ndarray,
+        total_cost: float,
+        *,
+        method: str = "mspe",
+        gamma: float = 0.4,
+        seed: int = 0,
+        init_budget: float | None = None,
+        cold_start: str = "auto",
+        fit_starts: int = 16,
+    ) -> None:
+        if method not in METHODS:
+            raise DesignError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+        self.law = law
+        self.x = {k: np.asarray(x[k], dtype=np.float64) for k in law.inputs}
+        self.y = np.asarray(y, dtype=np.float64).reshape(len(costs), -1)
+        self.costs = np.asarray(costs, dtype=np.float64)
+        self.candidates = np.asarray(candidates, dtype=int)
+        self.target = np.asarray(target, dtype=int)
+        self.total_cost = float(total_cost)
+        self.method = method
+        self.gamma = float(gamma)
+        self.rng = np.random.default_rng(seed)
+        self.seed = int(seed)
+        self.init_budget = init_budget
+        self.cold_start = (
+            ("spread" if method == "hedge" else "cheapest") if cold_start == "auto" else cold_start
+        )
+        self.fit_starts = int(fit_starts)
+        self.refit_iter = 60  # warm-started refits between acquisitions converge fast
+        self.observed: list[int] = []
+        self.inflight: list[int] = []
+        self.used = np.zeros(len(self.costs), dtype=bool)
+        self.post: ModePosterior | None = None
+        self.warm: list[np.ndarray] = []
+        self.n_refits = 0
+        self._jac = self._pred = None
+        self.n_init = max(1, math.ceil(2.5 * law.n_params / self.y.shape[1]))
+
+    # -- bookkeeping ---------------------------------------------------------------------------
+    def observe(self, rows: Sequence[int]) -> None:
+        """Mark rows as observed (their ``y`` must be known)."""
+        for r in rows:
+            self.observed.append(int(r))
+            self.used[int(r)] = True
+            if int(r) in self.inflight:
+                self.inflight.remove(int(r))
+
+    def launch(self, rows: Sequence[int]) -> None:
+        """Mark rows as in flight: no outcome yet, but no longer candidates."""
+        for r in rows:
+            self.inflight.append(int(r))
+            self.used[int(r)] = True
+
+    # -- fitting -------------------------------------------------------------------------------
+    def refit(self) -> None:
+        """Multistart fit on the observed rows (warm-started) and the mode posterior."""
+        if not self.observed:
+            self.post = None
+            return
+        obs = np.asarray(self.observed)
+        y = self.y[obs]
+        warm = np.asarray(self.warm) if self.warm else None
+        thetas, f = fit_multistart(
+            self.law, {k: v[obs] for k, v in self.x.items()}, y, starts=self.fit_starts,
+            warm=warm, seed=self.seed * 7919 + self.n_refits, max_iter=self.refit_iter,
+        )  # fmt: skip
+        self.n_refits += 1
+        # Jacobians of every start on the observed (row count padded to a power of two, so the
+        # compiled kernel is reused) and target rows; on all rows only for the chosen modes
+        cond = np.asarray(self.inflight, dtype=int)
+        need = len(obs) + len(cond)
+        nb = max(8, 1 << (need - 1).bit_length())
+        rows_o = np.concatenate([obs, cond, np.full(nb - need, obs[0])])
+        _, jac_o = law_jacobians(self.law, thetas, {k: v[rows_o] for k, v in self.x.items()})
+        pred_t, jac_t = law_jacobians(
+            self.law, thetas, {k: v[self.target] for k, v in self.x.items()}
+        )
+        yv = float(np.nanvar(y)) if len(obs) > 1 else float(np.nanmean(y**2)) * 1e-2
+        self.post = build_posterior(
+            self.law, thetas, f, jac_o[:, : len(obs)], pred_t, jac_t,
+            n_obs=len(obs), y_var=yv, jac_cond=jac_o[:, len(obs) : len(obs) + len(cond)],
+            cluster=self.method in ("mspe", "hedge"),
+        )  # fmt: skip
+        pj = [law_jacobians(self.law, t[None], self.x) for t in self.post.thetas]
+        self._pred = np.concatenate([a for a, _ in pj])
+        self._jac = np.concatenate([b for _, b in pj])
+        self._remember(thetas[0])
+
+    def _remember(self, theta: np.ndarray) -> None:
+        if not any(np.allclose(theta, w, rtol=1e-6, atol=1e-12) for w in self.warm):
+            self.warm.append(np.asarray(theta))
+        self.warm = self.warm[-8:]
+
+    def final_fit(self, starts: int = 64, seed: int = 0) -> np.ndarray | None:
+        """Best parameters of a wider multistart fit (warm-started from earlier fits)."""
+        if not self.observed:
+            return None
+        obs = np.asarray(self.observed)
+        warm = list(self.warm)
+        if self.post is not None:
+            warm += list(self.post.thetas)
+        thetas, f = fit_multistart(
+            self.law, {k: v[obs] for k, v in self.x.items()}, self.y[obs], starts=starts,
+            warm=np.asarray(warm) if warm else None, seed=seed,
+        )  # fmt: skip
+        if not np.isfinite(f[0]):
+            return None
+        self._remember(thetas[0])
+        return thetas[0]
+
+    # -- proposing -----------------------------------------------------------------------------
+    def available(self) -> np.ndarray:
+        return self.candidates[~self.used[self.candidates]]
+
+    def propose(self, q: int, remaining: float) -> list[tuple[int, float]]:
+        """Up to ``q`` rows whose total cost is at most ``remaining``: ``[(row, score), ...]``."""
+        cand = self.available()
+        if len(cand) == 0 or q < 1:
+            return []
+        model = self.method in MODEL_METHODS
+        if model and not self.observed and not self.inflight:
+            return self._cold(cand, q, remaining)
+        if model and self.post is None:
+            self.refit()
+        if model and self.post is None:  # only in-flight runs: nothing to fit yet
+            return []
+        kw: dict[str, Any] = {}
+        if model:
+            obs_y = self.y[np.asarray(self.observed)]
+            lo, hi = float(np.nanmin(obs_y)) - 1.0, float(np.nanmax(obs_y)) + 1.0
+            if np.nanmin(obs_y) > 0:
+                lo = max(lo, 0.0)
+            kw = dict(
+                post=self.post, jac_cand=self._jac[:, cand], pred_cand=self._pred[:, cand],
+                jac_target=self._jac[:, self.target], pred_target=self._pred[:, self.target],
+                y_range=(lo, hi),
+            )  # fmt: skip
+        picks = select_batch(
+            self.method, costs=self.costs[cand], total_cost=self.total_cost, remaining=remaining,
+            q=q, gamma=self.gamma, rng=self.rng, **kw,
+        )  # fmt: skip
+        return [(int(cand[i]), s) for i, s in picks]
+
+    def _cold(self, cand: np.ndarray, q: int, remaining: float) -> list[tuple[int, float]]:
+        limit = remaining if self.init_budget is None else min(remaining, self.init_budget)
+        n = min(q, self.n_init)
+        c = self.costs[cand]
+        order = np.argsort(c, kind="stable")
+        picks: list[tuple[int, float]] = []
+        if self.cold_start == "cheapest":
+            spent = 0.0
+            for j, i in enumerate(order):
+                if len(picks) >= n:
+                    break
+                if (j == 0 and c[i] <= remaining) or spent + c[i] <= limit:
+                    picks.append((int(cand[i]), float(self.total_cost / c[i])))
+                    spent += c[i]
+            return picks
+        z = self._unit_inputs(cand)
+        pen = np.maximum(c / self.total_cost, 1e-300) ** self.gamma
+        first = order[0]
+        if c[first] > remaining:
+            return []
+        chosen = [first]
+        spent = c[first]
+        picks.append((int(cand[first]), float(1.0 / pen[first])))
+        dmin = np.linalg.norm(z - z[first], axis=1)
+        while len(chosen) < n:
+            ok = (spent + c <= limit) & (dmin > 0)
+            if not ok.any():
+                break
+            score = np.where(ok, dmin / pen, -np.inf)
+            i = int(np.argmax(score))
+            chosen.append(i)
+            spent += c[i]
+            picks.append((int(cand[i]), float(score[i])))
+            dmin = np.minimum(dmin, np.linalg.norm(z - z[i], axis=1))
+        return picks
+
+    def _unit_inputs(self, rows: np.ndarray) -> np.ndarray:
+        cols = []
+        for k in self.law.inputs:
+            v = self.x[k][rows]
+            v = np.log(v) if np.all(v > 0) else v
+            sd = np.std(v)
+            cols.append((v - v.mean()) / sd if sd > 0 else np.zeros_like(v))
+        return np.column_stack(cols)
+
+
+# -- tables ---------------------------------------------------------------------------------------
+def _key(df: pd.DataFrame, inputs: Sequence[str]) -> list[tuple[float, ...]]:
+    arr = df[list(inputs)].to_numpy(dtype=np.float64)
+    return [tuple(float(f"{v:.12g}") for v in row) for row in arr]
+
+
+def _need(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise DesignError(
+            f"{what} lacks column(s) {', '.join(missing)} needed by the law; its columns are "
+            f"{', '.join(map(str, df.columns))}"
+        )
+
+
+def _costs_of(cm: CostModel, df: pd.DataFrame, what: str) -> np.ndarray:
+    try:
+        return cm(df, what=what)
+    except DesignError:
+        if "cost" in df.columns:
+            return CostModel("column", "cost")(df, what=what)
+        raise
+
+
+def propose(
+    pool: pd.DataFrame,
+    law: Law | str,
+    *,
+    cost: str | CostModel,
+    budget: str | float,
+    runs: pd.DataFrame | None = None,
+    in_flight: pd.DataFrame | None = None,
+    target: pd.DataFrame | str | int | None = None,
+    method: str = "mspe",
+    batch: int | None = None,
+    gamma: float = 0.4,
+    seed: int = 0,
+    fit_starts: int = 32,
+    cold_start: str = "auto",
+) -> pd.DataFrame:
+    """The next runs to launch from ``pool`` within ``budget``.
+
+    Args:
+        pool: candidate configurations (one row each; the law's input columns at least).
+        law: a :class:`Law` or a law name.
+        cost: cost model — an expression over columns (``"6*N*D"``), a column name, or a
+            :class:`CostModel` (e.g. from :func:`fit_cost_model`).
+        budget: ``"10%"`` of the pool's total cost, or an absolute cost. Observed and in-flight
+            runs count as spent.
+        runs: observed runs (inputs and the law's outputs); None for a cold start.
+        in_flight: launched runs without outcomes (inputs only); they condition the design.
+        target: configurations to predict well (a table), ``"top:k"`` / ``k`` for the k most
+            costly pool configurations; default the most costly 5% of the pool.
+        method: one of ``random, cheapest, inverse-cost, dopt, vopt, mspe, hedge``.
+        batch: at most this many proposals (default: until the budget is exhausted).
+        gamma: cost exponent γ in ``score / (cost/total)^γ``. seed: randomness (deterministic).
+
+    Returns:
+        The proposals in pick order: the pool's columns plus ``cost``, ``score`` and
+        ``cumulative_spend`` (observed + in flight + proposals so far).
+    """
+    law = get_law(law)
+    if pool is None or len(pool) == 0:
+        raise DesignError("the candidate pool is empty; give a pool table with at least one row")
+    _need(pool, law.inputs, "the pool")
+    pool = pool.reset_index(drop=True)
+    cm = cost_model(cost, pool.columns)
+    pool_cost = cm(pool, what="pool")
+    total = float(pool_cost.sum())
+    limit = parse_budget(budget, total)
+    k = len(law.outputs)
+    frames_x, frames_y, frames_c = [], [], []
+    spent = 0.0
+    obs_keys: set[tuple[float, ...]] = set()
+    n_obs = n_fly = 0
+    if runs is not None and len(runs):
+        _need(runs, [*law.inputs, *law.outputs], "the runs table")
+        yr = runs[list(law.outputs)].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
+        good = np.all(np.isfinite(yr), axis=1)
+        runs = runs[good].reset_index(drop=True)
+        c = _costs_of(cm, runs, "runs table")
+        spent += float(c.sum())
+        obs_keys |= set(_key(runs, law.inputs))
+        frames_x.append(runs[list(law.inputs)])
+        frames_y.append(yr[good])
+        frames_c.append(c)
+        n_obs = len(runs)
+    if in_flight is not None and len(in_flight):
+        _need(in_flight, law.inputs, "the in-flight table")
+        c = _costs_of(cm, in_flight, "in-flight table")
+        spent += float(c.sum())
+        obs_keys |= set(_key(in_flight, law.inputs))
+        frames_x.append(in_flight[list(law.inputs)])
+        frames_y.append(np.full((len(in_flight), k), np.nan))
+        frames_c.append(c)
+        n_fly = len(in_flight)
+    if spent >= limit * (1 - 1e-12):
+        raise DesignError(
+            f"budget {budget} ({limit:.6g}) is already spent: observed and in-flight runs cost "
+            f"{spent:.6g}; raise --budget or drop runs"
+        )
+    free = np.array([key not in obs_keys for key in _key(pool, law.inputs)])
+    if not free.any():
+        raise DesignError(
+            "the candidate pool is empty: every pool configuration is already observed or in "
+            "flight; add configurations to the pool"
+        )
+    # target rows
+    if isinstance(target, pd.DataFrame):
+        _need(target, law.inputs, "the target table")
+        if len(target) == 0:
+            raise DesignError("the target table is empty; give at least one configuration")
+        tx = target[list(law.inputs)]
+    else:
+        kt = max(1, math.ceil(0.05 * len(pool)))
+        if target is not None:
+            text = str(target).strip().lower()
+            try:
+                kt = int(text.split(":", 1)[1]) if text.startswith("top:") else int(text)
+            except ValueError:
+                raise DesignError(
+                    f"target {target!r} is neither a table nor 'top:k'; write e.g. top:10"
+                ) from None
+            if kt < 1:
+                raise DesignError(f"target {target!r} asks for {kt} configurations; use k >= 1")
+        tx = pool.iloc[np.argsort(-pool_cost, kind="stable")[:kt]][list(law.inputs)]
+    m, t = len(pool), len(tx)
+    x_all = pd.concat([pool[list(law.inputs)], tx, *frames_x], ignore_index=True)
+    y_all = (
+        np.vstack([np.full((m + t, k), np.nan), *frames_y])
+        if frames_y
+        else np.full((m + t, k), np.nan)
+    )
+    c_all = np.concatenate([pool_cost, np.ones(t), *frames_c])
+    loop = DesignLoop(
+        law, {c: x_all[c].to_numpy(np.float64) for c in law.inputs}, y_all, c_all,
+        np.flatnonzero(free), np.arange(m, m + t), total, method=method, gamma=gamma,
+        seed=seed, init_budget=0.2 * limit, cold_start=cold_start, fit_starts=fit_starts,
+    )  # fmt: skip
+    loop.observe(range(m + t, m + t + n_obs))
+    loop.launch(range(m + t + n_obs, m + t + n_obs + n_fly))
+    q = int(batch) if batch is not None else m
+    if batch is not None and batch < 1:
+        raise DesignError(f"--batch must be >= 1, got {batch}")
+    picks = loop.propose(q, limit - spent)
+    rows = [r for r, _ in picks]
+    out = pool.iloc[rows].reset_index(drop=True).copy()
+    out["cost"] = pool_cost[rows]
+    out["score"] = [s for _, s in picks]
+    out["cumulative_spend"] = spent + np.cumsum(pool_cost[rows]) if rows else []
+    out.attrs.update(budget=limit, spent_before=spent, total_cost=total, method=method)
+    return out

@@ -1,0 +1,41 @@
+"""A quick ScaleBench replay on a small task, via the library and the CLI."""
+
+import pandas as pd
+from click.testing import CliRunner
+from scalinglaws.design._bench import bench, summarize
+
+import scalinglaws  # noqa: F401
+from cli._main import cli
+
+
+def test_bench_parallel_two_seeds():
+    df = bench("parallel", methods=["random", "mspe", "hedge"], seeds=2, laws=["sl_1"], workers=1)
+    assert {
+        "task",
+        "law",
+        "method",
+        "seed",
+        "budget_fraction",
+        "r2",
+        "cost_spent",
+        "n_runs",
+    } <= set(df)
+    assert len(df) == 3 * 2 * 3
+    assert df["r2"].between(-1, 1).all()
+    assert (df["cost_spent"] <= df["budget_fraction"] + 1e-9).all()
+    s = summarize(df)
+    assert len(s) == 9
+
+
+def test_bench_cli(tmp_path):
+    out = tmp_path / "res.csv"
+    res = CliRunner().invoke(cli, ["bench", "--task", "parallel", "--methods", "cheapest,hedge",
+                                   "--seeds", "2", "--laws", "sl_2", "--workers", "1",
+                                   "-o", str(out)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "hedge" in res.output and "wall time" in res.output
+    df = pd.read_csv(out)
+    assert len(df) == 2 * 2 * 3
+    assert (tmp_path / "res.png").exists()
+    res = CliRunner().invoke(cli, ["bench", "--task", "parallel", "--methods", "magic"])
+    assert res.exit_code == 2 and "error:" in res.output

@@ -1,0 +1,111 @@
+"""propose(): budgets, cold start, batches, in-flight runs, errors and the CLI round trip."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from scalinglaws.design._budget import DesignError
+from scalinglaws.design._propose import propose
+
+import scalinglaws  # noqa: F401
+from cli._main import cli
+from scalinglaws import get_law
+
+LAW = get_law("chinchilla")
+TRUE = {"E": 1.8, "A": 400.0, "B": 1500.0, "alpha": 0.34, "beta": 0.28}
+
+
+def _pool():
+    n, d = np.meshgrid(np.geomspace(1e7, 3e9, 9), np.geomspace(2e8, 6e10, 9))
+    return pd.DataFrame({"N": n.ravel(), "D": d.ravel()})
+
+
+def _runs(pool, idx, seed=0):
+    r = pool.iloc[idx].copy()
+    r["loss"] = LAW(TRUE, r) * np.exp(np.random.default_rng(seed).normal(0, 0.003, len(r)))
+    return r
+
+
+@pytest.mark.parametrize(
+    "method", ["random", "cheapest", "inverse-cost", "dopt", "vopt", "mspe", "hedge"]
+)
+def test_never_exceeds_budget_and_deterministic(method):
+    pool = _pool()
+    cost = 6 * pool.N * pool.D
+    runs = _runs(pool, np.argsort(cost.to_numpy())[:12:2])
+    kw = dict(cost="6*N*D", budget="5%", runs=runs, method=method, seed=1, target="top:5")
+    a = propose(pool, "chinchilla", **kw)
+    b = propose(pool, "chinchilla", **kw)
+    pd.testing.assert_frame_equal(a, b)
+    spent = float((6 * runs.N * runs.D).sum())
+    assert len(a) >= 1
+    assert a["cumulative_spend"].iloc[-1] <= 0.05 * cost.sum() * (1 + 1e-12)
+    np.testing.assert_allclose(a["cumulative_spend"], spent + np.cumsum(a["cost"]))
+    assert list(a.columns) == ["N", "D", "cost", "score", "cumulative_spend"]
+    keys = set(zip(runs.N, runs.D, strict=False))
+    assert not any(
+        (n, d) in keys for n, d in zip(a.N, a.D, strict=False)
+    )  # observed runs are not re-proposed
+
+
+def test_cold_start_is_small_cheap_and_spread():
+    pool = _pool()
+    out = propose(pool, "chinchilla", cost="6*N*D", budget="10%", method="hedge")
+    assert 1 <= len(out) <= 13  # ⌈2.5·5⌉
+    assert (
+        out["cost"].sum()
+        <= 0.2 * 0.1 * (6 * pool.N * pool.D).sum() * (1 + 1e-12) + out["cost"].min()
+    )
+    assert out["N"].nunique() > 1 and out["D"].nunique() > 1
+
+
+def test_batch_and_in_flight():
+    pool = _pool()
+    cost = (6 * pool.N * pool.D).to_numpy()
+    order = np.argsort(cost)
+    runs = _runs(pool, order[:10])
+    fly = pool.iloc[order[10:12]]
+    out = propose(pool, "chinchilla", cost="6*N*D", budget="20%", runs=runs, in_flight=fly,
+                  batch=3, method="vopt")  # fmt: skip
+    assert len(out) == 3
+    assert out["cumulative_spend"].iloc[0] == pytest.approx(
+        (6 * runs.N * runs.D).sum() + (6 * fly.N * fly.D).sum() + out["cost"].iloc[0]
+    )
+    assert not set(zip(fly.N, fly.D, strict=False)) & set(zip(out.N, out.D, strict=False))
+
+
+def test_errors():
+    pool = _pool()
+    with pytest.raises(DesignError, match="empty"):
+        propose(pool.iloc[:0], "chinchilla", cost="6*N*D", budget="10%")
+    runs = _runs(pool, range(len(pool)))
+    with pytest.raises(DesignError, match="already spent"):
+        propose(pool, "chinchilla", cost="6*N*D", budget="1%", runs=runs)
+    with pytest.raises(DesignError, match="lacks column"):
+        propose(pool.drop(columns="D"), "chinchilla", cost="6*N", budget="1%")
+
+
+def test_cli_round_trip(tmp_path):
+    pool = _pool()
+    cost = (6 * pool.N * pool.D).to_numpy()
+    runs = _runs(pool, np.argsort(cost)[:10])
+    pool.to_csv(tmp_path / "pool.csv", index=False)
+    runs.to_csv(tmp_path / "runs.csv", index=False)
+    pool.iloc[np.argsort(-cost)[:4]].to_csv(tmp_path / "target.csv", index=False)
+    args = ["propose", "--pool", str(tmp_path / "pool.csv"), "--runs", str(tmp_path / "runs.csv"),
+            "--law", "chinchilla", "--target", str(tmp_path / "target.csv"), "--cost", "6*N*D",
+            "--budget", "10%", "--batch", "4", "--method", "mspe", "--seed", "0",
+            "-o", str(tmp_path / "next.csv")]  # fmt: skip
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert "cumulative" in res.output
+    out = pd.read_csv(tmp_path / "next.csv")
+    assert list(out.columns) == ["N", "D", "cost", "score"] and len(out) == 4
+    assert (6 * out.N * out.D).sum() + (6 * runs.N * runs.D).sum() <= 0.1 * cost.sum() * (1 + 1e-12)
+    # cold start without --runs
+    res = CliRunner().invoke(cli, args[:3] + args[5:])
+    assert res.exit_code == 0, res.output
+    # budget already spent: one-line error, exit 2
+    res = CliRunner().invoke(cli, [("0.01%" if a == "10%" else a) for a in args])
+    assert res.exit_code == 2
+    assert res.output.startswith("error:") and "already spent" in res.output

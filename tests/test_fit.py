@@ -1,0 +1,189 @@
+"""fit(): recovery of known parameters, the published Farseer fit, status flags, invariances."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import chinchilla_grid
+
+import scalinglaws as sl
+from scalinglaws.datasets import load
+
+
+@pytest.fixture(scope="module")
+def farseer():
+    t = load("farseer")
+    law = sl.get_law("farseer")
+    data = {"N": t.train.N.to_numpy(), "D": t.train.D.to_numpy(), "loss": t.train.loss.to_numpy()}
+    res = sl.fit(law, data, loss="huber-log", starts=64, key=0)
+    return t, law, data, res
+
+
+def _r2(y, p):
+    return 1 - np.sum((y - p) ** 2) / np.sum((y - y.mean()) ** 2)
+
+
+def test_farseer_target_region_r2(farseer):
+    t, law, _, res = farseer
+    x = {"N": t.test.N.to_numpy(), "D": t.test.D.to_numpy()}
+    assert _r2(t.test.loss.to_numpy(), res.predict(x)) >= 0.9
+
+
+def test_farseer_against_published_constants(farseer):
+    # the laws.toml reference values (the Farseer authors' constants): ours must fit the pool at
+    # least as well, and agree with their extrapolation into the target region within 1%.
+    # The individual constants are not identifiable from these data (the status says so:
+    # a1, b1 and alpha trade off), so they are compared through what they predict.
+    t, law, data, res = farseer
+    ref = law.reference_values
+    obj_ref = sl.fit(law, data, loss="huber-log", starts=[ref], max_iter=0).objective
+    assert res.objective <= obj_ref
+    x = {"N": t.test.N.to_numpy(), "D": t.test.D.to_numpy()}
+    np.testing.assert_allclose(res.predict(x), law(ref, x), rtol=0.01)
+    assert any(s.startswith("not identifiable") for s in res.status)
+    # the published constants reproduce the data with a MAPE of about 0.23% (laws.toml)
+    mape = np.mean(np.abs(law(ref, data) / data["loss"] - 1))
+    assert 0.0015 < mape < 0.003
+    # exponents that the data do determine agree with the published ones
+    assert abs(res.params["beta"] - ref["beta"]) < 0.05
+
+
+@pytest.fixture(scope="module")
+def chinchilla_fits(chinchilla_truth):
+    law = sl.get_law("chinchilla")
+    # 64 sizes x 64 token ratios = 4,096 runs. The estimator is unbiased (mean alpha over the
+    # seeds 0.3400) but its sd is set by the data: ~0.02 at 240 runs, 0.0076 at 2,048 runs
+    # (where seed 13 lands at +0.0207), ~0.0054 here, so all 20 seeds fall within ±0.02.
+    N, D = chinchilla_grid(64, 64)
+    clean = law(chinchilla_truth, {"N": N, "D": D})
+    fits = []
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        y = clean * np.exp(0.01 * rng.standard_normal(N.size))  # 1% log-normal noise
+        fits.append(sl.fit(law, {"N": N, "D": D, "loss": y}, loss="log-mse", starts=8, key=seed))
+    return fits
+
+
+def test_synthetic_chinchilla_recovery_over_20_seeds(chinchilla_fits, chinchilla_truth):
+    for res in chinchilla_fits:
+        assert abs(res.params["alpha"] - chinchilla_truth["alpha"]) <= 0.02
+        assert abs(res.params["beta"] - chinchilla_truth["beta"]) <= 0.02
+        assert abs(res.params["E"] / chinchilla_truth["E"] - 1) <= 0.02
+        assert "converged" in res.status
+
+
+def test_hoffmann_grid():
+    law = sl.get_law("chinchilla")
+    grid = sl.hoffmann_grid(law)
+    assert grid.shape == (4500, 5)
+    i = law.params.index("alpha")
+    assert sorted(set(grid[:, i])) == [0.0, 0.5, 1.0, 1.5, 2.0]
+    assert np.isclose(np.log(grid[:, law.params.index("A")]).max(), 25)
+
+
+def test_hoffmann_grid_fit_and_row_order_invariance(chinchilla_truth):
+    law = sl.get_law("chinchilla")
+    N, D = chinchilla_grid(12, 20)
+    y = law(chinchilla_truth, {"N": N, "D": D}) * np.exp(0.01 * np.random.default_rng(3).standard_normal(N.size))
+    a = sl.fit(law, {"N": N, "D": D, "loss": y}, loss="huber-log", starts="hoffmann")
+    perm = np.random.default_rng(0).permutation(N.size)
+    b = sl.fit(law, {"N": N[perm], "D": D[perm], "loss": y[perm]}, loss="huber-log", starts="hoffmann")
+    assert a.n_starts == 4500
+    np.testing.assert_allclose(a.objective, b.objective, rtol=1e-6)
+    for p in law.params:
+        np.testing.assert_allclose(a.params[p], b.params[p], rtol=1e-3)
+    # the truth is no better than what we found (the optimiser does not stop short)
+    truth_obj = sl.fit(law, {"N": N, "D": D, "loss": y}, loss="huber-log", starts=[chinchilla_truth], max_iter=0).objective
+    assert a.objective <= truth_obj
+
+
+def test_deterministic_for_a_key():
+    law = sl.get_law("chinchilla")
+    N, D = chinchilla_grid(6, 5)
+    y = law({"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}, {"N": N, "D": D})
+    a = sl.fit(law, {"N": N, "D": D, "loss": y}, starts=32, key=7)
+    b = sl.fit(law, {"N": N, "D": D, "loss": y}, starts=32, key=7)
+    assert a.params == b.params
+
+
+# one law object for the one-input tests: compiled fitting code is cached per law and loss
+POWER = sl.formula_law("E + A*x**(-alpha)", {"E": (0, 10), "A": (1e-3, 1e6), "alpha": (0.01, 2)})
+
+
+def test_zero_weight_rows_are_ignored():
+    law = POWER
+    x = np.geomspace(1, 1e4, 30)
+    y = 2 + 30 * x**-0.5
+    y_bad = y.copy()
+    y_bad[::3] = 100.0
+    w = np.ones_like(x)
+    w[::3] = 0
+    res = sl.fit(law, {"x": x, "loss": y_bad}, weights=w, starts=32)
+    assert abs(res.params["alpha"] - 0.5) < 1e-4
+    assert abs(res.params["E"] - 2) < 1e-4
+
+
+def test_lbfgs_method_agrees_with_lm():
+    law = POWER
+    x = np.geomspace(1, 1e4, 40)
+    y = (2 + 30 * x**-0.5) * np.exp(0.01 * np.random.default_rng(1).standard_normal(40))
+    a = sl.fit(law, {"x": x, "loss": y}, starts=16, method="lm")
+    b = sl.fit(law, {"x": x, "loss": y}, starts=16, method="lbfgs")
+    np.testing.assert_allclose(a.objective, b.objective, rtol=1e-4)
+
+
+def test_losses_agree_without_noise_and_asymmetric_prefers_under_prediction():
+    law = POWER
+    x = np.geomspace(1, 1e4, 40)
+    y = 2 + 30 * x**-0.5
+    for loss in sl.LOSSES:
+        res = sl.fit(law, {"x": x, "loss": y}, loss=loss, starts=16)
+        assert abs(res.params["alpha"] - 0.5) < 1e-3, loss
+    noisy = y * np.exp(0.02 * np.random.default_rng(0).standard_normal(40))
+    sym = sl.fit(law, {"x": x, "loss": noisy}, loss="mse", starts=16)
+    asym = sl.fit(law, {"x": x, "loss": noisy}, loss="asymmetric", kappa=10.0, starts=16)
+    # penalising over-prediction pulls the curve below the symmetric fit on average
+    assert np.mean(asym.predict({"x": x})) < np.mean(sym.predict({"x": x}))
+
+
+def test_single_model_size_is_not_identifiable(chinchilla_truth):
+    law = sl.get_law("chinchilla")
+    D = np.geomspace(1e9, 1e11, 30)
+    N = np.full(30, 1e9)
+    y = law(chinchilla_truth, {"N": N, "D": D}) * np.exp(0.01 * np.random.default_rng(0).standard_normal(30))
+    res = sl.fit(law, {"N": N, "D": D, "loss": y}, loss="log-mse", starts=32)
+    assert any(s.startswith("not identifiable") for s in res.status), res.status
+    assert "too few levels of N: 1 distinct value(s)" in res.status
+
+
+def test_parameter_at_bound_flag():
+    # data from alpha = 3 with alpha bounded at 2: the fit must say the bound is active
+    law = POWER
+    x = np.geomspace(1, 100, 30)
+    res = sl.fit(law, {"x": x, "loss": 1 + 50 * x**-3.0}, starts=16)
+    flag = [s for s in res.status if s.startswith("parameter at bound")]
+    assert flag and "alpha" in flag[0], res.status
+
+
+def test_multiple_modes_reported():
+    # a symmetric two-term law: swapping the terms gives the same curve
+    law = sl.formula_law(
+        "A*x**(-a) + B*x**(-b)", {"A": (0.1, 100), "a": (0.05, 3), "B": (0.1, 100), "b": (0.05, 3)}
+    )
+    x = np.geomspace(1, 1e3, 40)
+    y = 5 * x**-0.3 + 20 * x**-1.5
+    res = sl.fit(law, {"x": x, "loss": y}, starts=128, key=0)
+    assert any(s.startswith("multiple modes") for s in res.status), res.status
+    assert len(res.modes) >= 2
+
+
+def test_no_finite_start_raises():
+    law = sl.formula_law("log(a - x)", {"a": (0, 1)})
+    with pytest.raises(sl.FitError, match="no start gave a finite objective"):
+        sl.fit(law, {"x": np.arange(5.0) + 10, "loss": np.ones(5)}, starts=4)
+
+
+def test_log_loss_needs_positive_targets():
+    law = sl.formula_law("a + x", {"a": (0, 1)})
+    with pytest.raises(sl.DataError, match="row 2"):
+        sl.fit(law, {"x": np.arange(4.0), "loss": np.array([1.0, -1.0, 2.0, 3.0])}, loss="log-mse", starts=2)
