@@ -40,7 +40,9 @@ def chinchilla_data(seed: int = 0):
     N = np.repeat(np.geomspace(7e7, 1e10, 12), 20)
     D = N * np.tile(np.geomspace(5, 40, 20), 12)
     law = sl.get_law("chinchilla")
-    y = law(TRUTH, {"N": N, "D": D}) * np.exp(0.01 * np.random.default_rng(seed).standard_normal(N.size))
+    y = law(TRUTH, {"N": N, "D": D}) * np.exp(
+        0.01 * np.random.default_rng(seed).standard_normal(N.size)
+    )
     return N, D, y
 
 
@@ -58,7 +60,9 @@ print(json.dumps({{"import": t_import, "cold": t1 - t_import, "warm": t2, "objec
                   "params": res.params, "status": res.status}}))
 """
     env = dict(os.environ, SL_NO_COMPILATION_CACHE="1")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
     import json
 
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -67,7 +71,13 @@ print(json.dumps({{"import": t_import, "cold": t1 - t_import, "warm": t2, "objec
 def run_ours(case: str):
     if case == "chinchilla":
         N, D, y = chinchilla_data()
-        return sl.fit(sl.get_law("chinchilla"), {"N": N, "D": D, "loss": y}, loss="huber-log", delta=DELTA, starts="hoffmann")
+        return sl.fit(
+            sl.get_law("chinchilla"),
+            {"N": N, "D": D, "loss": y},
+            loss="huber-log",
+            delta=DELTA,
+            starts="hoffmann",
+        )
     law, data = lr_bsz()
     return sl.fit(law, data, loss="mse", starts=64, key=0)
 
@@ -128,9 +138,13 @@ def chinchilla_jax_value():
 
     def value(v):
         a, b, e, al, be = v
-        pred = jax.scipy.special.logsumexp(jnp.stack([a - al * lN, b - be * lD, jnp.full_like(lN, e)]), axis=0)
+        pred = jax.scipy.special.logsumexp(
+            jnp.stack([a - al * lN, b - be * lD, jnp.full_like(lN, e)]), axis=0
+        )
         r = pred - ly
-        return jnp.sum(jnp.where(jnp.abs(r) <= DELTA, 0.5 * r**2, DELTA * (jnp.abs(r) - 0.5 * DELTA)))
+        return jnp.sum(
+            jnp.where(jnp.abs(r) <= DELTA, 0.5 * r**2, DELTA * (jnp.abs(r) - 0.5 * DELTA))
+        )
 
     return value
 
@@ -150,12 +164,16 @@ def lr_bsz_scipy(n_starts: int) -> tuple[float, float]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true", help="baseline A on 450 of the 4,500 starts, x10")
+    ap.add_argument(
+        "--quick", action="store_true", help="baseline A on 450 of the 4,500 starts, x10"
+    )
     args = ap.parse_args()
     starts = hoffmann_starts_log()
     print("## Fit speed\n")
-    print(f"Command: `python benchmarks/fit_speed.py{' --quick' if args.quick else ''}`; machine: "
-          f"{os.cpu_count()} CPU cores; jax {jax.__version__}; measured {time.strftime('%Y-%m-%d')}.\n")
+    print(
+        f"Command: `python benchmarks/fit_speed.py{' --quick' if args.quick else ''}`; machine: "
+        f"{os.cpu_count()} CPU cores; jax {jax.__version__}; measured {time.strftime('%Y-%m-%d')}.\n"
+    )
     ours = ours_in_fresh_process("chinchilla")
     sub = starts[::10] if args.quick else starts
     t_a, best_a = scipy_fd_chinchilla(sub)
@@ -166,13 +184,23 @@ def main() -> None:
     print("### 240 Chinchilla runs, Hoffmann grid (4,500 starts), huber-log δ=1e-3\n")
     print("| method | wall time (s) | best objective | speed-up of ours (cold) |")
     print("|---|---|---|---|")
-    print(f"| scalinglaws.fit, cold (incl. compile {ours['import']:.1f} s import excluded) | {ours['cold']:.2f} | {ours['objective']:.6e} | 1× |")
-    print(f"| scalinglaws.fit, warm | {ours['warm']:.2f} | {ours['objective']:.6e} | {ours['cold'] / ours['warm']:.1f}× faster than cold |")
+    print(
+        f"| scalinglaws.fit, cold (incl. compile {ours['import']:.1f} s import excluded) | {ours['cold']:.2f} | {ours['objective']:.6e} | 1× |"
+    )
+    print(
+        f"| scalinglaws.fit, warm | {ours['warm']:.2f} | {ours['objective']:.6e} | {ours['cold'] / ours['warm']:.1f}× faster than cold |"
+    )
     est = " (extrapolated from every 10th start)" if args.quick else ""
-    print(f"| scipy L-BFGS-B, numpy + finite differences{est} | {t_a:.1f} | {best_a:.6e} | {t_a / ours['cold']:.0f}× |")
-    print(f"| scipy L-BFGS-B, jitted JAX gradient{est} | {t_b:.1f} | {best_b:.6e} | {t_b / ours['cold']:.0f}× |")
-    print(f"\nOurs reaches an objective {'no worse than' if ours['objective'] <= min(best_a, best_b) * (1 + 1e-9) else 'WORSE than'} the best scipy start"
-          f" (ours {ours['objective']:.9e}, scipy {min(best_a, best_b):.9e}). Status: {'; '.join(ours['status'])}.\n")
+    print(
+        f"| scipy L-BFGS-B, numpy + finite differences{est} | {t_a:.1f} | {best_a:.6e} | {t_a / ours['cold']:.0f}× |"
+    )
+    print(
+        f"| scipy L-BFGS-B, jitted JAX gradient{est} | {t_b:.1f} | {best_b:.6e} | {t_b / ours['cold']:.0f}× |"
+    )
+    print(
+        f"\nOurs reaches an objective {'no worse than' if ours['objective'] <= min(best_a, best_b) * (1 + 1e-9) else 'WORSE than'} the best scipy start"
+        f" (ours {ours['objective']:.9e}, scipy {min(best_a, best_b):.9e}). Status: {'; '.join(ours['status'])}.\n"
+    )
     ours_lr = ours_in_fresh_process("lr_bsz")
     t_lr, best_lr = lr_bsz_scipy(64)
     print("### ScaleBench lr_bsz (2,702 runs), law sl_3 (24 parameters), 64 random starts, mse\n")
@@ -181,7 +209,9 @@ def main() -> None:
     print(f"| scalinglaws.fit, cold | {ours_lr['cold']:.2f} | {ours_lr['objective']:.6e} |")
     print(f"| scalinglaws.fit, warm | {ours_lr['warm']:.2f} | {ours_lr['objective']:.6e} |")
     print(f"| scipy L-BFGS-B (bounded), jitted JAX gradient | {t_lr:.1f} | {best_lr:.6e} |")
-    print(f"\nSpeed-up (cold): {t_lr / ours_lr['cold']:.1f}×; status of ours: {'; '.join(ours_lr['status'])}.")
+    print(
+        f"\nSpeed-up (cold): {t_lr / ours_lr['cold']:.1f}×; status of ours: {'; '.join(ours_lr['status'])}."
+    )
 
 
 if __name__ == "__main__":

@@ -43,7 +43,11 @@ class SLGroup(click.Group):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("standalone_mode", True)
         try:
-            return super().main(*args, standalone_mode=False, **{k: v for k, v in kwargs.items() if k != "standalone_mode"})
+            return super().main(
+                *args,
+                standalone_mode=False,
+                **{k: v for k, v in kwargs.items() if k != "standalone_mode"},
+            )
         except click.exceptions.Abort:
             click.echo("aborted", err=True)
             sys.exit(130)

@@ -9,7 +9,9 @@ from scalinglaws import __version__
 from ._common import SLGroup
 
 
-@click.group(cls=SLGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=SLGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(__version__, prog_name="sl")
 def cli() -> None:
     """scalinglaws: fit scaling laws to pilot runs, predict with honest uncertainty, and plan
@@ -26,9 +28,9 @@ def cli() -> None:
 
 def _register() -> None:
     # one line per command module; each module defines click commands and a COMMANDS list
-    from . import _designcmd, _fitcmd, _ttscmd
+    from . import _designcmd, _fitcmd, _runcmd, _ttscmd
 
-    for mod in (_fitcmd, _designcmd, _ttscmd):
+    for mod in (_fitcmd, _designcmd, _ttscmd, _runcmd):
         for cmd in mod.COMMANDS:
             cli.add_command(cmd)
 

@@ -29,6 +29,7 @@ from ._losses import Loss, make_loss
 from ._solver import levenberg_marquardt
 
 KINDS = ("cases", "residuals")
+U_START = 30.0  # |u| of a warm start at a bound (unit-cube distance ~1e-13)
 
 
 @functools.lru_cache(maxsize=64)
@@ -134,6 +135,8 @@ def bootstrap(
         if comparable(loss, fit.n_runs, fit.modes[0].objective, m.objective)
     ]
     u_modes = np.stack([np.asarray(bij.inverse(jnp.asarray(law.vector(m.params)))) for m in starts])
+    # a parameter stored exactly at its bound maps to u = ±inf; start just inside instead
+    u_modes = np.clip(np.nan_to_num(u_modes, nan=0.0, posinf=U_START, neginf=-U_START), -U_START, U_START)
     M = len(u_modes)
     u0 = np.repeat(u_modes, B, axis=0)  # (M·B, p), mode-major
     refit = _compiled_refit(law, loss)
@@ -143,7 +146,8 @@ def bootstrap(
         jnp.asarray(max_iter),
     )  # fmt: skip
     u = np.asarray(u).reshape(M, B, p)
-    f = np.where(np.isfinite(np.asarray(f)), np.asarray(f), np.inf).reshape(M, B)
+    f = np.asarray(f).reshape(M, B)
+    f = np.where(np.isfinite(f) & np.all(np.isfinite(u), axis=2), f, np.inf)
     best = np.argmin(f, axis=0)
     u = u[best, np.arange(B)]
     f = f[best, np.arange(B)]

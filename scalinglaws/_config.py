@@ -9,7 +9,8 @@ import jax
 jax.config.update("jax_enable_x64", True)
 if os.environ.get("SL_NO_COMPILATION_CACHE") is None:
     _cache = os.environ.get(
-        "SL_COMPILATION_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "scalinglaws", "jax")
+        "SL_COMPILATION_CACHE",
+        os.path.join(os.path.expanduser("~"), ".cache", "scalinglaws", "jax"),
     )
     try:
         jax.config.update("jax_compilation_cache_dir", _cache)

@@ -25,7 +25,7 @@ from scipy.stats import qmc
 from ._errors import DataError, FitError, LawError
 from ._law import Law
 from ._losses import Loss, make_loss
-from ._solver import levenberg_marquardt, lbfgs
+from ._solver import lbfgs, levenberg_marquardt
 
 AT_BOUND_TOL = 1e-5  # unit-cube distance from a bound that counts as "at the bound"
 MODE_TOL = 1e-2  # unit-cube max-distance under which two optima are the same mode
@@ -76,7 +76,9 @@ def hoffmann_grid(law: Law) -> np.ndarray:
     outside the law's bounds are moved just inside them.
     """
     if set(("E", "A", "B", "alpha", "beta")) - set(law.params):
-        raise LawError(f"the Hoffmann grid needs a Chinchilla-form law; {law.name!r} has {law.params}")
+        raise LawError(
+            f"the Hoffmann grid needs a Chinchilla-form law; {law.name!r} has {law.params}"
+        )
     grid = itertools.product(
         np.arange(0, 26, 5.0), np.arange(0, 26, 5.0), np.arange(-1, 1.01, 0.5),
         np.arange(0, 2.01, 0.5), np.arange(0, 2.01, 0.5),
@@ -128,7 +130,9 @@ def _seed(key: Any) -> int:
         return 0
     if isinstance(key, (int, np.integer)):
         return int(key)
-    data = np.asarray(jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key)
+    data = np.asarray(
+        jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key
+    )
     return int(np.uint64(data.ravel()[-1]))
 
 
@@ -230,7 +234,9 @@ class FitResult:
     def converged(self) -> bool:
         return "converged" in self.status
 
-    def predict(self, x: Mapping[str, Any], params: Mapping[str, float] | None = None) -> np.ndarray:
+    def predict(
+        self, x: Mapping[str, Any], params: Mapping[str, float] | None = None
+    ) -> np.ndarray:
         """The law at the fitted (or given) parameters on inputs ``x``."""
         return self.law(self.params if params is None else params, x)
 
@@ -314,9 +320,13 @@ def fit(
                 f"loss {lossobj.name!r} takes the log of the targets, but row {i + 1} has "
                 f"{y[i].tolist()}; use --loss mse or remove non-positive targets"
             )
-        w = np.ones_like(y) if weights is None else np.broadcast_to(
-            np.asarray(weights, dtype=np.float64).reshape(-1, 1), y.shape
-        ).copy()
+        w = (
+            np.ones_like(y)
+            if weights is None
+            else np.broadcast_to(
+                np.asarray(weights, dtype=np.float64).reshape(-1, 1), y.shape
+            ).copy()
+        )
         xp, yp, wp = _pad(x, y, w, _bucket(n_runs))
         payload = ({k: jnp.asarray(v) for k, v in xp.items()}, jnp.asarray(yp), jnp.asarray(wp))
 
@@ -363,7 +373,8 @@ def _solve_chunked(solve_all, u0: np.ndarray, payload: Any, max_iter: int, chunk
     pad = np.concatenate([u0, np.repeat(u0[:1], n_chunks * chunk - s, axis=0)])
     it = jnp.asarray(max_iter)
     outs = [
-        solve_all(jnp.asarray(pad[i * chunk : (i + 1) * chunk]), payload, it) for i in range(n_chunks)
+        solve_all(jnp.asarray(pad[i * chunk : (i + 1) * chunk]), payload, it)
+        for i in range(n_chunks)
     ]
     return jax.tree_util.tree_map(lambda *a: np.concatenate(a)[:s], *outs)
 
@@ -436,5 +447,7 @@ def _status(law, loss, u_best, converged, modes, x, n_runs, fgh, payload) -> lis
             status.append(f"too few levels of {k}: {levels} distinct value(s)")
     close = [m for m in modes[1:] if comparable(loss, n_runs, modes[0].objective, m.objective)]
     if close:
-        status.append(f"multiple modes: {len(close) + 1} distinct optima explain the data comparably")
+        status.append(
+            f"multiple modes: {len(close) + 1} distinct optima explain the data comparably"
+        )
     return status

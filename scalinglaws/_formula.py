@@ -278,7 +278,9 @@ def load_law_file(path: str | Path, law: str | None = None) -> Law:
         raise LawError(f"{path}: no [laws.NAME] tables; add at least one law")
     if law is None:
         if len(laws) > 1:
-            raise LawError(f"{path}: holds {len(laws)} laws; pick one with --law ({', '.join(laws)})")
+            raise LawError(
+                f"{path}: holds {len(laws)} laws; pick one with --law ({', '.join(laws)})"
+            )
         law = next(iter(laws))
     if law not in laws:
         raise LawError(f"{path}: no law {law!r}; choose one of {', '.join(laws)}")

@@ -131,7 +131,9 @@ class Law:
             y = y[:, None]
         return y
 
-    def __call__(self, params: Mapping[str, float] | np.ndarray, x: Mapping[str, Any]) -> np.ndarray:
+    def __call__(
+        self, params: Mapping[str, float] | np.ndarray, x: Mapping[str, Any]
+    ) -> np.ndarray:
         """Evaluate at named (or vector) parameters on inputs ``x``; numpy in, numpy out.
 
         Returns shape ``(n,)`` for a single-target law and ``(n, k)`` otherwise.
@@ -189,7 +191,7 @@ def get_law(name: str | Law) -> Law:
     return _get_law_cached(name)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _get_law_cached(name: str) -> Law:
     # one Law object per name, so that compiled fitting code (cached per law) is reused
     _ensure_builtins()

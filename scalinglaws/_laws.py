@@ -16,7 +16,9 @@ from ._numerics import softplus
 
 HOFFMANN = "Hoffmann et al. 2022, Training Compute-Optimal Large Language Models, arXiv 2203.15556"
 KAPLAN = "Kaplan et al. 2020, Scaling Laws for Neural Language Models, arXiv 2001.08361"
-FARSEER = "Li et al. 2025, Farseer: A Refined Scaling Law in Large Language Models, arXiv 2506.10972"
+FARSEER = (
+    "Li et al. 2025, Farseer: A Refined Scaling Law in Large Language Models, arXiv 2506.10972"
+)
 MUENNIGHOFF = "Muennighoff et al. 2023, Scaling Data-Constrained Language Models, arXiv 2305.16264"
 CABALLERO = "Caballero et al. 2022, Broken Neural Scaling Laws, arXiv 2210.14891"
 
@@ -93,7 +95,11 @@ def kaplan() -> Law:
 def _farseer(p: Mapping[str, Any], x: Mapping[str, Any]) -> Any:
     N, D = x["N"], x["D"]
     first = jnp.exp(p["a3"] * N ** p["gamma"] + p["b3"])
-    log_second = p["a2"] * N ** p["beta"] + p["b2"] - jnp.exp(p["a1"] * N ** p["alpha"] + p["b1"]) * jnp.log(D)
+    log_second = (
+        p["a2"] * N ** p["beta"]
+        + p["b2"]
+        - jnp.exp(p["a1"] * N ** p["alpha"] + p["b1"]) * jnp.log(D)
+    )
     return first + jnp.exp(log_second)
 
 
@@ -106,17 +112,30 @@ def farseer() -> Law:
         inputs=("N", "D"),
         params=("b1", "a3", "gamma", "b3", "a2", "beta", "b2", "a1", "alpha"),
         bounds=(
-            (1.0, 6.0), (-1.0, 0.3), (0.01, 0.5), (-1.0, 1.0), (10.0, 1000.0),
-            (-0.6, -0.01), (-5.0, 1.0), (-5.0, 1.0), (0.001, 0.25),
+            (1.0, 6.0),
+            (-1.0, 0.3),
+            (0.01, 0.5),
+            (-1.0, 1.0),
+            (10.0, 1000.0),
+            (-0.6, -0.01),
+            (-5.0, 1.0),
+            (-5.0, 1.0),
+            (0.001, 0.25),
         ),  # fmt: skip
         fn=_farseer,
         equation="L = exp(a3*N^gamma + b3) + exp(a2*N^beta + b2) * D^(-exp(a1*N^alpha + b1))",
         reference=FARSEER,
         positive_inputs=("N", "D"),
         reference_values={
-            "b1": 3.133347198805445, "a3": -0.062465473, "gamma": 0.13,
-            "b3": 0.1284880679442551, "a2": 230.73437075885855, "beta": -0.1729,
-            "b2": -1.544209554, "a1": -1.665630816, "alpha": 0.0458999999999619,
+            "b1": 3.133347198805445,
+            "a3": -0.062465473,
+            "gamma": 0.13,
+            "b3": 0.1284880679442551,
+            "a2": 230.73437075885855,
+            "beta": -0.1729,
+            "b2": -1.544209554,
+            "a1": -1.665630816,
+            "alpha": 0.0458999999999619,
         },  # fmt: skip
         description="Farseer's N-dependent data exponent",
     )
@@ -147,8 +166,13 @@ def data_constrained() -> Law:
         inputs=("N", "D", "U"),
         params=("E", "A", "B", "alpha", "beta", "R_D", "R_N"),
         bounds=(
-            (1e-2, 20.0), (1e-2, 1e12), (1e-2, 1e12), (1e-2, 2.5), (1e-2, 2.5),
-            (0.1, 1e3), (0.1, 1e3),
+            (1e-2, 20.0),
+            (1e-2, 1e12),
+            (1e-2, 1e12),
+            (1e-2, 2.5),
+            (1e-2, 2.5),
+            (0.1, 1e3),
+            (0.1, 1e3),
         ),  # fmt: skip
         fn=_data_constrained,
         equation=(

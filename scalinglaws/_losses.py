@@ -52,7 +52,9 @@ def make_loss(name: str = "mse", *, delta: float = 1e-3, kappa: float = 4.0) -> 
     and loss) is reused across calls.
     """
     if name in ("mse", "log-mse"):
-        return Loss(name, name == "log-mse", True, lambda r: r**2, lambda r: 2 * r, lambda r: 2.0 + 0 * r)
+        return Loss(
+            name, name == "log-mse", True, lambda r: r**2, lambda r: 2 * r, lambda r: 2.0 + 0 * r
+        )
     if name == "huber-log":
         if not delta > 0:
             raise LawError(f"--delta must be > 0 for huber-log, got {delta}")
@@ -64,13 +66,33 @@ def make_loss(name: str = "mse", *, delta: float = 1e-3, kappa: float = 4.0) -> 
         def irls(r):
             return jnp.minimum(1.0, delta / jnp.maximum(jnp.abs(r), 1e-300))
 
-        return Loss(name, True, False, rho, lambda r: jnp.clip(r, -delta, delta), irls, delta=delta, gaussian=False)
+        return Loss(
+            name,
+            True,
+            False,
+            rho,
+            lambda r: jnp.clip(r, -delta, delta),
+            irls,
+            delta=delta,
+            gaussian=False,
+        )
     if name == "asymmetric":
         if not kappa >= 1:
-            raise LawError(f"asymmetric loss needs kappa >= 1 (penalty on over-prediction), got {kappa}")
+            raise LawError(
+                f"asymmetric loss needs kappa >= 1 (penalty on over-prediction), got {kappa}"
+            )
 
         def w(r):
             return 2.0 * jnp.where(r > 0, kappa, 1.0)
 
-        return Loss(name, False, True, lambda r: 0.5 * w(r) * r**2, lambda r: w(r) * r, w, kappa=kappa, gaussian=False)
+        return Loss(
+            name,
+            False,
+            True,
+            lambda r: 0.5 * w(r) * r**2,
+            lambda r: w(r) * r,
+            w,
+            kappa=kappa,
+            gaussian=False,
+        )
     raise LawError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}")

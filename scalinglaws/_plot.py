@@ -18,12 +18,19 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def plot_fit(results: Sequence[Any] | Any, path: str | Path, *, labels: Sequence[str] | None = None) -> Path:
+def plot_fit(
+    results: Sequence[Any] | Any, path: str | Path, *, labels: Sequence[str] | None = None
+) -> Path:
     """Draw fit(s) against their data and save a PNG at ``path``; returns the path."""
     results = list(results) if isinstance(results, (list, tuple)) else [results]
     law = results[0].law
     fig, (ax, axr) = plt.subplots(
-        2, 1, figsize=(6.4, 6.0), sharex=False, gridspec_kw={"height_ratios": [3, 1.2]}, constrained_layout=True
+        2,
+        1,
+        figsize=(6.4, 6.0),
+        sharex=False,
+        gridspec_kw={"height_ratios": [3, 1.2]},
+        constrained_layout=True,
     )
     if {"N", "D"} <= set(law.inputs):
         _plot_nd(results, ax, axr, labels)

@@ -92,14 +92,20 @@ def load_fit(path: str | Path) -> tuple[Law, dict[str, Any]]:
     try:
         rec = json.loads(path.read_text())
     except FileNotFoundError:
-        raise FileFormatError(f"{path}: no such file; write one with sl fit ... --json {path}") from None
+        raise FileFormatError(
+            f"{path}: no such file; write one with sl fit ... --json {path}"
+        ) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise FileFormatError(f"{path}: not valid JSON ({err}); re-create it with sl fit --json") from None
+        raise FileFormatError(
+            f"{path}: not valid JSON ({err}); re-create it with sl fit --json"
+        ) from None
     if not isinstance(rec, dict):
         raise FileFormatError(f"{path}: expected a JSON object written by sl fit --json")
     law = law_from_record(rec, str(path))
     if "groups" not in rec:
         missing = [p for p in law.params if p not in rec.get("params", {})]
         if missing:
-            raise FileFormatError(f"{path}: parameters {missing} missing; re-create it with sl fit --json")
+            raise FileFormatError(
+                f"{path}: parameters {missing} missing; re-create it with sl fit --json"
+            )
     return law, rec

@@ -25,7 +25,9 @@ def test_log_abs_det_jacobian_matches_autodiff():
     bij = Bijector.from_bounds(np.array([[0.0, 2.0], [1e-2, 1e6]]))
     u = jnp.array([0.3, -1.2])
     jac = jax.jacfwd(bij.forward)(u)
-    np.testing.assert_allclose(bij.log_abs_det_jacobian(u), np.log(np.abs(np.diag(jac))).sum(), rtol=1e-12)
+    np.testing.assert_allclose(
+        bij.log_abs_det_jacobian(u), np.log(np.abs(np.diag(jac))).sum(), rtol=1e-12
+    )
 
 
 def test_log_scale_start_is_log_uniform():

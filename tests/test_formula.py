@@ -13,7 +13,9 @@ def test_formula_matches_numpy():
     assert law.inputs == ("N",) and law.params == ("E", "A", "alpha")
     assert law.positive_inputs == ("N",)
     N = np.geomspace(1e6, 1e9, 5)
-    np.testing.assert_allclose(law({"E": 1.5, "A": 300.0, "alpha": 0.3}, {"N": N}), 1.5 + 300 * N**-0.3)
+    np.testing.assert_allclose(
+        law({"E": 1.5, "A": 300.0, "alpha": 0.3}, {"N": N}), 1.5 + 300 * N**-0.3
+    )
 
 
 def test_functions_and_where():
@@ -70,8 +72,10 @@ def test_bad_bounds():
 
 def test_law_file_errors(tmp_path):
     p = tmp_path / "laws.toml"
-    p.write_text('features = ["x"]\n[laws.one]\nparams = ["a"]\nbounds = [[0, 1]]\nformula = "a * x"\n'
-                 '[laws.two]\nparams = ["a"]\nbounds = [[0, 1]]\nformula = "a + x"\n')
+    p.write_text(
+        'features = ["x"]\n[laws.one]\nparams = ["a"]\nbounds = [[0, 1]]\nformula = "a * x"\n'
+        '[laws.two]\nparams = ["a"]\nbounds = [[0, 1]]\nformula = "a + x"\n'
+    )
     assert sl.laws_in_file(p) == ["one", "two"]
     assert sl.load_law_file(p, "two")({"a": 0.5}, {"x": np.array([1.0])})[0] == 1.5
     with pytest.raises(sl.LawError, match="pick one"):

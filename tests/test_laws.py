@@ -7,10 +7,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import FD_RTOL
 
 import scalinglaws as sl
 from scalinglaws.datasets import laws_file, list_tasks, load
+
+from conftest import FD_RTOL
 
 TASK_LAWS = [(t, name) for t in list_tasks() for name in sl.laws_in_file(laws_file(t))]
 
@@ -39,7 +40,9 @@ def _grad_check(law, x, theta):
     np.testing.assert_allclose(g, fd, rtol=FD_RTOL, atol=FD_RTOL * scale)
 
 
-@pytest.mark.parametrize(("task", "name"), TASK_LAWS, ids=[f"{t.split('_')[0]}-{n}" for t, n in TASK_LAWS])
+@pytest.mark.parametrize(
+    ("task", "name"), TASK_LAWS, ids=[f"{t.split('_')[0]}-{n}" for t, n in TASK_LAWS]
+)
 def test_task_law_finite_and_gradient(task, name):
     law = sl.get_law(f"{task}:{name}")
     df = load(task).train.iloc[:32]
@@ -81,12 +84,16 @@ BUILTIN_X = {
 }
 
 
-@pytest.mark.parametrize("name", ["chinchilla", "kaplan", "farseer", "data-constrained", "power-law", "bnsl"])
+@pytest.mark.parametrize(
+    "name", ["chinchilla", "kaplan", "farseer", "data-constrained", "power-law", "bnsl"]
+)
 def test_builtin_law_finite_and_gradient(name):
     law = sl.get_law(name)
     x = {k: BUILTIN_X[k] for k in law.inputs}
-    theta = law.vector(law.reference_values) if law.reference_values and set(law.reference_values) >= set(law.params) else np.asarray(
-        law.bijector.from_unit(np.full(law.n_params, 0.4))
+    theta = (
+        law.vector(law.reference_values)
+        if law.reference_values and set(law.reference_values) >= set(law.params)
+        else np.asarray(law.bijector.from_unit(np.full(law.n_params, 0.4)))
     )
     assert np.all(np.isfinite(law(theta, x)))
     _grad_check(law, x, theta)
