@@ -12,10 +12,8 @@ checkpoints and the candidate laws). The eight public ScaleBench tasks ship with
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import importlib.resources
-import operator
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -191,44 +189,27 @@ def load(name: str | Path) -> Task:
 
 
 def task_cost(task: Task | str, df: pd.DataFrame) -> np.ndarray:
-    """Cost of each row of ``df`` under the task's cost expression (or an expression string)."""
+    """Cost of each row of ``df`` under the task's cost expression (or an expression string).
+
+    The expression goes through the same whitelist parser as formula laws (no ``eval``).
+    """
+    from scalinglaws._errors import LawError
+    from scalinglaws._formula import compile_formula
+
     expr = task.cost if isinstance(task, Task) else str(task)
     try:
-        tree = ast.parse(expr.strip(), mode="eval")
-    except SyntaxError:
-        raise DataError(f"cost expression {expr!r} is not valid arithmetic") from None
-    value = _eval(tree.body, df, expr)
-    return np.broadcast_to(np.asarray(value, dtype=np.float64), (len(df),)).copy()
-
-
-_BINOPS = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.Pow: operator.pow,
-}
-
-
-def _eval(node: ast.AST, df: pd.DataFrame, expr: str) -> Any:
-    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
-        return float(node.value)
-    if isinstance(node, ast.Name):
-        if node.id not in df.columns:
-            raise DataError(
-                f"cost expression {expr!r} uses column {node.id!r}, which the table lacks; "
-                f"its columns are {', '.join(map(str, df.columns))}"
-            )
-        return df[node.id].to_numpy(dtype=np.float64)
-    if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-        return _BINOPS[type(node.op)](_eval(node.left, df, expr), _eval(node.right, df, expr))
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-        v = _eval(node.operand, df, expr)
-        return -v if isinstance(node.op, ast.USub) else v
-    raise DataError(
-        f"cost expression {expr!r}: {ast.unparse(node)!r} is not allowed; "
-        "use numbers, column names, + - * / ** and parentheses"
-    )
+        node, names, _ = compile_formula(expr, (), where="cost expression")
+    except LawError as err:
+        raise DataError(f"{err}; use numbers, column names, + - * / ** and parentheses") from None
+    missing = [n for n in names if n not in df.columns]
+    if missing:
+        raise DataError(
+            f"cost expression {expr!r} uses column {missing[0]!r}, which the table lacks; "
+            f"its columns are {', '.join(map(str, df.columns))}"
+        )
+    env = {n: df[n].to_numpy(dtype=np.float64) for n in names}
+    value = np.asarray(node(env), dtype=np.float64)
+    return np.broadcast_to(value, (len(df),)).copy()
 
 
 def _is_task_name(name: str) -> bool:

@@ -234,6 +234,7 @@ class Study:
             self.ex = executor
         self._stop = False
         self._children: list[Any] = []
+        self._vanished: dict[int, int] = {}
         self._fitted_n = -1
         self._prediction: dict[str, Any] | None = None
 
@@ -287,7 +288,17 @@ class Study:
         if status.state == "running":
             return
         if status.state == "failed":
-            self.ledger.fail(trial.id, status.reason or "failed")
+            reason = status.reason or "failed"
+            if reason.startswith("process vanished") and isinstance(self.ex, LocalExecutor):
+                # seen under SIGKILL soaks: a job just launched can look vanished once; confirm
+                # with a fresh executor (which re-reads pid files) on the next round before
+                # recording a failure
+                self._vanished[trial.id] = self._vanished.get(trial.id, 0) + 1
+                if self._vanished[trial.id] < 3:
+                    ex = self.ex
+                    self.ex = LocalExecutor(ex.max_parallel, ex.timeout, ex.workdir, ex.env)
+                    return
+            self.ledger.fail(trial.id, reason)
             return
         result = dict(status.result or {})
         problem = self._check_result(result)
