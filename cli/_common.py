@@ -41,13 +41,10 @@ class SLGroup(click.Group):
             fail(f"{err.filename}: {err.strerror}")
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("standalone_mode", True)
+        """Run as a program: usage errors become one ``error:`` line and exit status 2."""
+        kwargs["standalone_mode"] = False
         try:
-            return super().main(
-                *args,
-                standalone_mode=False,
-                **{k: v for k, v in kwargs.items() if k != "standalone_mode"},
-            )
+            rv = super().main(*args, **kwargs)
         except click.exceptions.Abort:
             click.echo("aborted", err=True)
             sys.exit(130)
@@ -58,6 +55,7 @@ class SLGroup(click.Group):
             fail(f"{err.format_message()}{where}")
         except click.ClickException as err:
             fail(err.format_message())
+        sys.exit(rv if isinstance(rv, int) else 0)
 
 
 def parse_assignments(items: Iterable[str], what: str, *, numeric: bool = True) -> dict[str, Any]:

@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 import click
-from scalinglaws.design._acquisition import METHODS
 
 from scalinglaws._io import read_table
+from scalinglaws.design._acquisition import METHODS
 
 from ._common import CliError, fmt, table
 

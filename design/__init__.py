@@ -30,6 +30,7 @@ from ._executors import (
     parse_result,
 )
 from ._ledger import STATES, Ledger, LedgerError, Trial
+from ._loop import Study, StudyResult, config_key, run_study
 from ._propose import METHODS, DesignLoop, propose
 from ._workload_infer import Problem, load_problems, make_problems, run_inference, solve_probability
 from ._workload_lm import lm_shape, load_corpus, train_lm
@@ -51,10 +52,13 @@ __all__ = [
     "ModePosterior",
     "Problem",
     "ResultError",
+    "Study",
+    "StudyResult",
     "SubmititExecutor",
     "Trial",
     "bench",
     "build_posterior",
+    "config_key",
     "cost_model",
     "dopt_gain",
     "fit_cost_model",
@@ -68,6 +72,7 @@ __all__ = [
     "parse_result",
     "propose",
     "run_inference",
+    "run_study",
     "select_batch",
     "solve_probability",
     "summarize",
