@@ -39,8 +39,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--starts", type=int, default=64, help="random starts per fit")
     ap.add_argument("--out", help="write the markdown table here")
     ap.add_argument("--json", dest="json_out", help="write raw results as JSON here")
+    ap.add_argument(
+        "--merge", nargs="+", metavar="JSON", help="only render these --json outputs together"
+    )
     args = ap.parse_args(argv)
     methods = [m for m in args.methods.split(",") if m]
+    if args.merge:
+        return merge(args, methods)
     t_all = time.perf_counter()
     results = {}
     for name in [c for c in args.cases.split(",") if c]:
@@ -81,6 +86,25 @@ def main(argv: list[str] | None = None) -> None:
             json.dump(results, fh, indent=1, default=float)
 
 
+def merge(args, methods) -> None:
+    """Render several --json outputs (e.g. one per case and method, run in parallel) as one table."""
+    results: dict = {}
+    for path in args.merge:
+        with open(path) as fh:
+            for case, res in json.load(fh).items():
+                results.setdefault(case, {}).update(
+                    {k: v for k, v in res.items() if k not in ("_fit_seconds",)}
+                )
+                results[case].setdefault("_fit_seconds", res["_fit_seconds"])
+    methods = [m for m in methods if any(m in r for r in results.values())]
+    wall = sum(r["_case"]["seconds"] for r in results.values())
+    md = render(results, methods, args, wall, "merged: " + " ".join(args.merge))
+    print(md)
+    if args.out:
+        with open(args.out, "w") as fh:
+            fh.write(md)
+
+
 def render(results, methods, args, wall, cmd) -> str:
     lines = [
         "# Calibration of 90% law intervals under extrapolation",
@@ -100,6 +124,8 @@ def render(results, methods, args, wall, cmd) -> str:
     ]
     for name, res in results.items():
         for m in methods:
+            if m not in res:
+                continue
             r = res[m]
             n = max(r["n"], 1)
             per = ", ".join(f"{v:.3f}" for v in r["per_target"])

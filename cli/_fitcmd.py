@@ -591,6 +591,9 @@ def plot_cmd(fit_json, to, output, data_path, held_out_path, dataset, cols, swee
       sl fit --dataset farseer --law farseer --uncertainty laplace --json fit.json
       sl plot fit.json --to N=2.5e10,D=4.5e11 --dataset farseer -o farseer.png
     """
+    import matplotlib
+
+    matplotlib.use("Agg")
     from scalinglaws._plot_uncertainty import plot_extrapolation
 
     law, rec = load_fit(fit_json)

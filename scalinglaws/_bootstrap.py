@@ -136,7 +136,9 @@ def bootstrap(
     ]
     u_modes = np.stack([np.asarray(bij.inverse(jnp.asarray(law.vector(m.params)))) for m in starts])
     # a parameter stored exactly at its bound maps to u = ±inf; start just inside instead
-    u_modes = np.clip(np.nan_to_num(u_modes, nan=0.0, posinf=U_START, neginf=-U_START), -U_START, U_START)
+    u_modes = np.clip(
+        np.nan_to_num(u_modes, nan=0.0, posinf=U_START, neginf=-U_START), -U_START, U_START
+    )
     M = len(u_modes)
     u0 = np.repeat(u_modes, B, axis=0)  # (M·B, p), mode-major
     refit = _compiled_refit(law, loss)

@@ -72,10 +72,7 @@ def plot_extrapolation(
         new_run: bands for a new run (run-to-run noise added), else for the law.
         output: which target column to draw for multi-output laws.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # the caller's backend (the CLI selects Agg)
 
     law = post.law
     sweep = sweep or law.inputs[-1]

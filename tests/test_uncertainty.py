@@ -37,7 +37,7 @@ def fit200():
 
 @pytest.fixture(scope="module")
 def nuts200(fit200):
-    return posterior(fit200, "nuts", draws=400, warmup=300, chains=4, key=1)
+    return posterior(fit200, "nuts", draws=1000, warmup=500, chains=4, key=1)
 
 
 def test_weighted_quantile_matches_numpy():
@@ -155,7 +155,9 @@ def test_calibration_small():
     from scalinglaws._calibration import chinchilla_case, coverage_run
 
     case = dataclasses.replace(chinchilla_case(), starts=16)
-    res = coverage_run(case, ["laplace", "bootstrap"], n_sets=30, seed=100, bootstrap=50, draws=1000)
+    res = coverage_run(
+        case, ["laplace", "bootstrap"], n_sets=30, seed=100, bootstrap=50, draws=1000
+    )
     for m in ("laplace", "bootstrap"):
         assert res[m]["failed"] == 0
         assert 22 <= res[m]["covered"] <= 30, (m, res[m])
