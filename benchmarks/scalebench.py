@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import pandas as pd
+
 from scalinglaws.design._bench import PAPER_TABLE2, SHORT, summarize
 
 ORDER = ["lr_bsz", "domain", "vocab", "parallel", "moe", "data_con", "sparsity", "farseer"]

@@ -7,10 +7,10 @@ import time
 from pathlib import Path
 
 import click
-from scalinglaws.design._acquisition import METHODS
-from scalinglaws.design._bench import BENCH_METHODS
 
 from scalinglaws._io import read_table
+from scalinglaws.design._acquisition import METHODS
+from scalinglaws.design._bench import BENCH_METHODS
 
 from ._common import CliError, fmt, table
 
@@ -35,9 +35,8 @@ from ._common import CliError, fmt, table
 def propose(pool, runs, in_flight, law, target, cost, budget, batch, method, gamma, seed, output):
     """Propose the next runs to launch: the best value for the target region per unit cost,
     until the budget (observed and in-flight runs count as spent) or --batch is reached."""
-    from scalinglaws.design._propose import propose as _propose
-
     from scalinglaws import get_law
+    from scalinglaws.design._propose import propose as _propose
 
     law_obj = get_law(law)
     pool_df = read_table(pool)
@@ -87,10 +86,11 @@ def propose(pool, runs, in_flight, law, target, cost, budget, batch, method, gam
 @click.option("-o", "--output", type=click.Path(), help="Results CSV (and a PNG next to it).")
 def bench(tasks, methods, seeds, laws, workers, gamma, output):
     """Replay the ScaleBench protocol: R² on the target region at each budget checkpoint."""
+    from tqdm import tqdm
+
     from scalinglaws.datasets import list_tasks
     from scalinglaws.design._bench import bench as _bench
     from scalinglaws.design._bench import summarize
-    from tqdm import tqdm
 
     names = (
         list_tasks()

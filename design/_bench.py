@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scalinglaws.datasets import load, task_cost
 
 from scalinglaws._law import get_law
+from scalinglaws.datasets import load, task_cost
 
 from ._acquisition import METHODS, MODEL_METHODS, law_jacobians
 from ._budget import DesignError

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scalinglaws.datasets import task_cost
 
 from scalinglaws._errors import DataError
+from scalinglaws.datasets import task_cost
 
 from ._budget import DesignError
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+
 from scalinglaws.cli._main import cli
 
 BAD = Path(__file__).parent / "data" / "bad"

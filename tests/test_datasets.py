@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
+from scalinglaws import DataError
 from scalinglaws.datasets import (
     Task,
     laws_file,
@@ -17,8 +19,6 @@ from scalinglaws.datasets import (
     task_cost,
     task_dir,
 )
-
-from scalinglaws import DataError
 
 ROWS = {
     "farseer_scaling_law": (404, 7),

@@ -330,6 +330,7 @@ def test_prepare_counts_sums_batches_and_maps_columns():
 # -- CLI and notebook -----------------------------------------------------------------------------
 def _invoke(args):
     from click.testing import CliRunner
+
     from scalinglaws.cli._common import SLGroup
     from scalinglaws.cli._ttscmd import COMMANDS
 

@@ -3,6 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
+
+import scalinglaws  # noqa: F401  (float64)
 from scalinglaws.design._acquisition import (
     condition,
     dopt_gain,
@@ -12,8 +14,6 @@ from scalinglaws.design._acquisition import (
 )
 from scalinglaws.design._budget import DesignError, parse_budget
 from scalinglaws.design._costs import CostModel, cost_model, fit_cost_model
-
-import scalinglaws  # noqa: F401  (float64)
 
 
 def _problem(k, seed=0, m=7, t=5, p=4):

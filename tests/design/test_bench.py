@@ -2,10 +2,10 @@
 
 import pandas as pd
 from click.testing import CliRunner
-from scalinglaws.design._bench import bench, summarize
 
 import scalinglaws  # noqa: F401
 from cli._main import cli
+from scalinglaws.design._bench import bench, summarize
 
 
 def test_bench_parallel_two_seeds():

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from scalinglaws.design._executors import (
     Executor,
     ExecutorError,

@@ -8,9 +8,9 @@ import sys
 import textwrap
 
 import pytest
-from scalinglaws.design._ledger import Ledger, LedgerError
 
 from scalinglaws._errors import FileFormatError, ScalingLawsError
+from scalinglaws.design._ledger import Ledger, LedgerError
 
 CONFIG = {"law": "chinchilla", "budget": 0.05, "seed": 0, "command": "train --N {N}"}
 

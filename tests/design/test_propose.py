@@ -4,12 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from scalinglaws.design._budget import DesignError
-from scalinglaws.design._propose import propose
 
 import scalinglaws  # noqa: F401
 from cli._main import cli
 from scalinglaws import get_law
+from scalinglaws.design._budget import DesignError
+from scalinglaws.design._propose import propose
 
 LAW = get_law("chinchilla")
 TRUE = {"E": 1.8, "A": 400.0, "B": 1500.0, "alpha": 0.34, "beta": 0.28}

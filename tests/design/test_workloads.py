@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+
 from scalinglaws.design._workload_infer import load_problems, run_inference, solve_probability
 from scalinglaws.design._workload_lm import lm_shape, load_corpus, train_lm
 
