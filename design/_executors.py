@@ -456,7 +456,12 @@ class LocalExecutor:
         if status is None:
             return JobStatus("running", log_path=log)
         self._finished[job_id] = status
-        self._procs.pop(job_id, None)
+        proc = self._procs.pop(job_id, None)
+        if proc is not None:
+            # the wrapper writes its exit code just before it ends: reap it, so no handle to a
+            # still-running child is dropped (a ResourceWarning, and a zombie until exit)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
         return status
 
     def _final_status(self, jobdir: Path, log: str) -> JobStatus | None:
