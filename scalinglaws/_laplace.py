@@ -148,16 +148,7 @@ class LaplaceApprox:
 
     def sample_u(self, n: int, key: Any = 0) -> np.ndarray:
         """Draws (n, p) in u-space from the mixture."""
-        rng = np.random.default_rng(key if isinstance(key, (int, np.integer)) else None)
-        w = np.array([c.weight for c in self.components])
-        which = rng.choice(len(w), size=n, p=w / w.sum())
-        out = np.empty((n, self.law.n_params))
-        for i, c in enumerate(self.components):
-            m = which == i
-            if m.any():
-                L = _chol(c.cov)
-                out[m] = c.mean + rng.standard_normal((m.sum(), len(c.mean))) @ L.T
-        return out
+        return self.sample_labelled(n, key)[0]
 
     def sample(self, n: int, key: Any = 0) -> np.ndarray:
         """Parameter draws (n, p) on the natural scale."""
