@@ -42,7 +42,7 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
 from scipy.special import expit, logit
 
-from scalinglaws._fit import _bucket, _compiled, _pad
+from scalinglaws._fit import _compiled, _pad
 from scalinglaws._law import Law
 from scalinglaws._losses import make_loss
 
@@ -62,6 +62,7 @@ METHODS = ("random", "cheapest", "inverse-cost", "dopt", "vopt", "mspe", "hedge"
 MODEL_METHODS = ("dopt", "vopt", "mspe", "hedge")
 SIGMA2_A0 = 2.0
 N_QUAD = 96  # nodes per candidate (a grid spanning that candidate's predictive)
+START_CHUNK = 16  # multistart fits run in chunks of this many starts (one compiled shape)
 _MSE = make_loss("mse")  # one object: the compiled solver is cached per (law, loss)
 
 
@@ -91,6 +92,16 @@ def random_thetas(law: Law, n: int, rng: np.random.Generator) -> np.ndarray:
     return np.where(bij.log_scale, np.exp(np.where(bij.log_scale, z, 0.0)), z)
 
 
+def design_bucket(n: int) -> int:
+    """Padded row count of the design loop's fits: a power of two, at least 32.
+
+    Coarser than :func:`scalinglaws._fit._bucket`: a design trajectory refits at every row count
+    from a handful to hundreds, and compiling a solver per shape costs far more there than the
+    padding (at most 2×, on fits that are small anyway).
+    """
+    return max(32, 1 << (max(n, 1) - 1).bit_length())
+
+
 def fit_multistart(
     law: Law,
     x: Mapping[str, np.ndarray],
@@ -100,31 +111,62 @@ def fit_multistart(
     warm: np.ndarray | None = None,
     seed: int = 0,
     max_iter: int = 200,
+    polish: int | None = None,
+    screen_iter: int = 8,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Least squares (mean squared error over the n·k outputs) from ``starts`` points at once.
 
-    A lean path to the compiled Levenberg–Marquardt solver of :func:`scalinglaws.fit` (same
-    bucketed row padding, one compiled shape per (law, bucket, starts)). Warm starts ``warm``
-    (natural parameters, (w, p)) replace up to half of the random starts.
+    A lean path to the compiled Levenberg–Marquardt solver of :func:`scalinglaws.fit`: rows
+    padded to :func:`design_bucket`, starts run in chunks of :data:`START_CHUNK`, so each law
+    compiles one solver per row bucket whatever the start count. Warm starts ``warm`` (natural
+    parameters, (w, p)) replace up to half of the random starts. With ``polish`` < ``starts``,
+    every start first runs ``screen_iter`` iterations and only the best ``polish`` (and every warm
+    start) run to ``max_iter``: a wide search for ill-conditioned laws at a small cost.
 
     Returns:
         thetas (starts, p) and objectives (starts,), best first; non-finite objectives are inf.
     """
     rng = np.random.default_rng(seed)
     th0 = random_thetas(law, starts, rng)
+    n_warm = 0
     if warm is not None and len(warm):
         w = np.asarray(warm, dtype=np.float64)[: starts // 2]
         th0[: len(w)] = w
+        n_warm = len(w)
     y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
     xs = {k: np.asarray(x[k], dtype=np.float64) for k in law.inputs}
     w8 = np.where(np.isfinite(y), 1.0, 0.0)
     yy = np.where(np.isfinite(y), y, 0.0)
-    xp, yp, wp = _pad(xs, yy, w8, _bucket(len(yy)))
+    xp, yp, wp = _pad(xs, yy, w8, design_bucket(len(yy)))
     payload = ({k: jnp.asarray(v) for k, v in xp.items()}, jnp.asarray(yp), jnp.asarray(wp))
     solve_all = _compiled(law, _MSE, "lm")[0]
-    res = solve_all(jnp.asarray(_np_inverse(law, th0)), payload, jnp.asarray(max_iter))
-    u, f = np.asarray(res.u), np.asarray(res.f)
-    f = np.where(np.isfinite(f), f, np.inf)
+
+    def run(u0: np.ndarray, iters: int) -> tuple[np.ndarray, np.ndarray]:
+        n = len(u0)
+        n_chunks = -(-n // START_CHUNK)
+        u0 = np.concatenate([u0, u0[: n_chunks * START_CHUNK - n]])  # pad the last chunk
+        us, fs = [], []
+        for c in range(n_chunks):  # one compiled shape (START_CHUNK starts) for every count
+            res = solve_all(
+                jnp.asarray(u0[c * START_CHUNK : (c + 1) * START_CHUNK]), payload,
+                jnp.asarray(iters),
+            )  # fmt: skip
+            us.append(np.asarray(res.u))
+            fs.append(np.asarray(res.f))
+        f = np.concatenate(fs)[:n]
+        return np.concatenate(us)[:n], np.where(np.isfinite(f), f, np.inf)
+
+    u0 = _np_inverse(law, th0)
+    if polish is not None and polish < starts:
+        us, fs = run(u0, screen_iter)
+        rank = np.argsort(fs, kind="stable")
+        keep = np.concatenate([np.arange(n_warm), rank[~np.isin(rank, np.arange(n_warm))]])
+        keep = keep[: max(polish, n_warm)]
+        u, f = run(us[keep], max_iter)
+        rest = np.setdiff1d(np.arange(starts), keep)
+        u, f = np.concatenate([u, us[rest]]), np.concatenate([f, fs[rest]])
+    else:
+        u, f = run(u0, max_iter)
     order = np.argsort(f, kind="stable")
     return _np_forward(law, u[order]), f[order]
 

@@ -104,7 +104,10 @@ def run_trajectory(
     gamma: float = 0.4,
     growth: float = 0.1,
     fit_starts: int = 16,
-    final_starts: int = 64,
+    cold_start: str = "auto",
+    final_starts: int = 256,
+    final_polish: int = 64,
+    final_screen: int = 30,
 ) -> list[dict[str, Any]]:
     """One (law, method, seed) replay of the protocol; one row per checkpoint."""
     fracs = sorted(task.budget_fractions) or [0.01, 0.05, 0.1]
@@ -115,6 +118,7 @@ def run_trajectory(
             law, g.x, g.y, g.costs, np.arange(g.m), np.arange(g.m, g.m + g.t), g.total,
             method=method if method != "all-data" else "cheapest", gamma=gamma,
             seed=seed * 100_003 + gi, init_budget=0.02 * g.total, fit_starts=fit_starts,
+            cold_start=cold_start,
         ))  # fmt: skip
         spent.append(0.0)
         pending.append([])
@@ -128,7 +132,12 @@ def run_trajectory(
                     spent[gi] = g.total
             else:
                 _advance(loop, g, cp, fracs[-1], method, spent, pending, gi, growth)
-            theta = loop.final_fit(final_starts, seed=seed * 31 + gi)
+            theta = loop.final_fit(
+                final_starts,
+                seed=seed * 31 + gi,
+                polish=final_polish,
+                screen_iter=final_screen,
+            )
             n_runs += len(loop.observed)
             cost += spent[gi]
             if theta is None:
@@ -243,10 +252,10 @@ def bench(
             raise DesignError(
                 f"task {tk.name!r} has no law {unknown[0]!r}; its laws are {', '.join(tk.law_names)}"
             )
-        weight = len(tk.train)
+        # one job per law (every method and seed), so a worker compiles each law's kernels once
+        weight = len(tk.train) * sum(10 if m in MODEL_METHODS else 1 for m in methods)
         for n in names:
-            for m in methods:
-                jobs.append((weight * (10 if m in MODEL_METHODS else 1), t, n, [m], seed_list))
+            jobs.append((weight, t, n, list(methods), seed_list))
     jobs.sort(key=lambda j: j[0])  # small tasks first: partial results come early
     rows: list[dict[str, Any]] = []
     done = 0

@@ -28,6 +28,7 @@ from ._acquisition import (
     MODEL_METHODS,
     ModePosterior,
     build_posterior,
+    design_bucket,
     fit_multistart,
     law_jacobians,
     select_batch,
@@ -131,7 +132,7 @@ class DesignLoop:
         # compiled kernel is reused) and target rows; on all rows only for the chosen modes
         cond = np.asarray(self.inflight, dtype=int)
         need = len(obs) + len(cond)
-        nb = max(8, 1 << (need - 1).bit_length())
+        nb = design_bucket(need)
         rows_o = np.concatenate([obs, cond, np.full(nb - need, obs[0])])
         _, jac_o = law_jacobians(self.law, thetas, {k: v[rows_o] for k, v in self.x.items()})
         pred_t, jac_t = law_jacobians(
@@ -153,8 +154,11 @@ class DesignLoop:
             self.warm.append(np.asarray(theta))
         self.warm = self.warm[-8:]
 
-    def final_fit(self, starts: int = 64, seed: int = 0) -> np.ndarray | None:
-        """Best parameters of a wider multistart fit (warm-started from earlier fits)."""
+    def final_fit(
+        self, starts: int = 64, seed: int = 0, polish: int | None = None, screen_iter: int = 8
+    ) -> np.ndarray | None:
+        """Best parameters of a wider multistart fit (warm-started from earlier fits); with
+        ``polish`` < ``starts``, only the best ``polish`` screened starts run to convergence."""
         if not self.observed:
             return None
         obs = np.asarray(self.observed)
@@ -163,7 +167,8 @@ class DesignLoop:
             warm += list(self.post.thetas)
         thetas, f = fit_multistart(
             self.law, {k: v[obs] for k, v in self.x.items()}, self.y[obs], starts=starts,
-            warm=np.asarray(warm) if warm else None, seed=seed,
+            warm=np.asarray(warm) if warm else None, seed=seed, polish=polish,
+            screen_iter=screen_iter,
         )  # fmt: skip
         if not np.isfinite(f[0]):
             return None
