@@ -92,10 +92,16 @@ def merge(args, methods) -> None:
     for path in args.merge:
         with open(path) as fh:
             for case, res in json.load(fh).items():
-                results.setdefault(case, {}).update(
-                    {k: v for k, v in res.items() if k not in ("_fit_seconds",)}
-                )
-                results[case].setdefault("_fit_seconds", res["_fit_seconds"])
+                into = results.setdefault(case, {})
+                for k, v in res.items():
+                    if k == "_fit_seconds":
+                        into.setdefault(k, v)
+                    elif k not in into:
+                        into[k] = v
+                    elif k == "_case":
+                        into[k]["seconds"] += v["seconds"]
+                    else:  # the same case and method in several chunks (--seed): pool them
+                        into[k] = _pool(into[k], v)
     methods = [m for m in methods if any(m in r for r in results.values())]
     wall = sum(r["_case"]["seconds"] for r in results.values())
     md = render(results, methods, args, wall, "merged: " + " ".join(args.merge))
@@ -103,6 +109,23 @@ def merge(args, methods) -> None:
     if args.out:
         with open(args.out, "w") as fh:
             fh.write(md)
+
+
+def _pool(a: dict, b: dict) -> dict:
+    """One result from two runs of the same case and method on different data sets."""
+    n = a["n"] + b["n"]
+    mean = lambda k: (a[k] * a["n"] + b[k] * b["n"]) / max(n, 1)
+    return {
+        "n": n,
+        "covered": a["covered"] + b["covered"],
+        "per_target": [
+            (x * a["n"] + y * b["n"]) / max(n, 1)
+            for x, y in zip(a["per_target"], b["per_target"], strict=True)
+        ],
+        "pooled": mean("pooled"),
+        "mean_width": mean("mean_width"),
+        **{k: a[k] + b[k] for k in ("seconds", "failed", "warned")},
+    }
 
 
 def render(results, methods, args, wall, cmd) -> str:

@@ -84,7 +84,10 @@ def propose(pool, runs, in_flight, law, target, cost, budget, batch, method, gam
 @click.option("--workers", default=2, show_default=True, type=int)
 @click.option("--gamma", default=0.4, show_default=True, type=float)
 @click.option("-o", "--output", type=click.Path(), help="Results CSV (and a PNG next to it).")
-def bench(tasks, methods, seeds, laws, workers, gamma, output):
+@click.option("--resume", is_flag=True,
+              help="Keep the laws already finished in OUTPUT.partial (from an interrupted run) "
+              "and run only the rest.")  # fmt: skip
+def bench(tasks, methods, seeds, laws, workers, gamma, output, resume):
     """Replay the ScaleBench protocol: R² on the target region at each budget checkpoint."""
     from tqdm import tqdm
 
@@ -104,6 +107,8 @@ def bench(tasks, methods, seeds, laws, workers, gamma, output):
     if seeds < 1:
         raise CliError(f"--seeds {seeds}: give at least 1")
     law_list = [s.strip() for s in laws.split(",")] if laws else None
+    if resume and not output:
+        raise CliError("--resume needs -o/--output (it continues from OUTPUT.partial)")
     t0 = time.perf_counter()
     bar = tqdm(total=None, desc="bench", unit="job", file=click.get_text_stream("stderr"))
 
@@ -113,7 +118,7 @@ def bench(tasks, methods, seeds, laws, workers, gamma, output):
 
     df = _bench(names, methods=ms, seeds=seeds, laws=law_list, workers=workers,
                 progress=progress, gamma=gamma,
-                partial=f"{output}.partial" if output else None)  # fmt: skip
+                partial=f"{output}.partial" if output else None, resume=resume)  # fmt: skip
     bar.close()
     wall = time.perf_counter() - t0
     summ = summarize(df)

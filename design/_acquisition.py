@@ -358,10 +358,10 @@ def vopt_gain(cov: np.ndarray, jc: np.ndarray, jt: np.ndarray, sigma2: float) ->
     """
     b = jt @ cov  # (Tk, p)
     if jc.shape[1] == 1:
+        # Σ_t (b_tᵀ j)² = jᵀ (bᵀ b) j: one (p, p) matrix instead of a (T·k, m) cross product
         j = jc[:, 0, :]
         s = sigma2 + np.sum((j @ cov) * j, axis=1)
-        cross = b @ j.T  # (Tk, m)
-        return np.sum(cross**2, axis=0) / s
+        return np.sum((j @ (b.T @ b)) * j, axis=1) / s
     _, s = _leverage(cov, jc, sigma2)
     cross = np.einsum("tp,mkp->mtk", b, jc)
     ctc = np.einsum("mtk,mtl->mkl", cross, cross)

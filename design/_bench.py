@@ -228,13 +228,15 @@ def bench(
     workers: int = 2,
     progress: Callable[[int, int], None] | None = None,
     partial: str | Path | None = None,
+    resume: bool = False,
     **opts: Any,
 ) -> pd.DataFrame:
     """Replay the protocol on ``task`` (a bundled name or a task folder); one row per checkpoint.
 
     Returns a DataFrame with columns ``task, law, method, seed, budget_fraction, r2, cost_spent
     (fraction of the pool's total cost), n_runs, seconds``. With ``partial``, every finished
-    job's rows are appended to that CSV as they arrive.
+    job (one law: every method and seed) has its rows appended to that CSV as it arrives; with
+    ``resume``, laws already complete in ``partial`` are kept and not run again.
     """
     tasks = [str(t) for t in (task if isinstance(task, (list, tuple)) else [task])]
     bad = [m for m in methods if m not in BENCH_METHODS]
@@ -259,7 +261,21 @@ def bench(
     jobs.sort(key=lambda j: j[0])  # small tasks first: partial results come early
     rows: list[dict[str, Any]] = []
     done = 0
-    if partial is not None:
+    if partial is not None and resume and Path(partial).exists():
+        old = pd.read_csv(partial)
+        keep, todo = [], []
+        for job in jobs:
+            _, t, n, ms, ss = job
+            sel = old[(old["task"] == load(t).name) & (old["law"] == n)]
+            have = set(zip(sel["method"], sel["seed"], strict=True))
+            if all((m, s) in have for m in ms for s in ss):
+                keep.append(sel[sel["method"].isin(ms) & sel["seed"].isin(ss)])
+            else:
+                todo.append(job)
+        jobs = todo
+        rows = pd.concat(keep).to_dict("records") if keep else []
+        pd.DataFrame(rows, columns=COLUMNS).to_csv(partial, index=False)
+    elif partial is not None:
         pd.DataFrame(columns=COLUMNS).to_csv(partial, index=False)
 
     def collect(new: list[dict[str, Any]]) -> None:

@@ -39,3 +39,22 @@ def test_bench_cli(tmp_path):
     assert (tmp_path / "res.png").exists()
     res = CliRunner().invoke(cli, ["bench", "--task", "parallel", "--methods", "magic"])
     assert res.exit_code == 2 and "error:" in res.output
+
+
+def test_bench_resume_runs_only_unfinished_laws(tmp_path, monkeypatch):
+    from scalinglaws.design import _bench
+
+    part = tmp_path / "res.csv.partial"
+    full = bench("parallel", methods=["cheapest"], seeds=1, laws=["sl_1", "sl_2"], workers=1,
+                 partial=part)  # fmt: skip
+    # an interrupted run: sl_2 never finished
+    pd.read_csv(part).query("law == 'sl_1'").to_csv(part, index=False)
+    calls = []
+    real = _bench.run_law
+    monkeypatch.setattr(_bench, "run_law", lambda t, n, *a: calls.append(n) or real(t, n, *a))
+    again = bench("parallel", methods=["cheapest"], seeds=1, laws=["sl_1", "sl_2"], workers=1,
+                  partial=part, resume=True)  # fmt: skip
+    assert calls == ["sl_2"]
+    cols = ["law", "method", "seed", "budget_fraction", "r2"]
+    pd.testing.assert_frame_equal(again[cols], full[cols])
+    assert len(pd.read_csv(part)) == len(full)
