@@ -44,6 +44,50 @@ def tables(df: pd.DataFrame) -> str:
     return "\n".join(out)
 
 
+def verdict(df: pd.DataFrame) -> str:
+    """The acceptance checks: each method against the paper's MSPE, cell by cell.
+
+    A cell is (task, checkpoint) where the paper's MSPE is above -1. ``wins`` counts cells where
+    the method's mean R² is at least the paper's (to the table's two decimals); ``mean Δ`` is
+    the average difference over those cells; ``|z| > 2`` counts cells where our mean differs
+    from the paper's by more than two standard errors (std / sqrt(seeds)), the reproduction
+    test for our ``mspe``.
+    """
+    s = summarize(df)
+    s["short"] = s["task"].map(SHORT)
+    seeds = df.groupby(["task", "method"])["seed"].nunique()
+    paper = PAPER_TABLE2["mspe"]
+    lines = [
+        r"| method | cells | wins (≥ paper MSPE) | mean Δ R² | cells with \|z\| > 2 | lost cells |",
+        "|---|---|---|---|---|---|",
+    ]
+    for m in METHODS:
+        sub = s[s["method"] == m]
+        if sub.empty:
+            continue
+        cells, wins, deltas, far, lost = 0, 0, [], 0, []
+        for (task, short), part in sub.groupby(["task", "short"]):
+            part = part.sort_values("budget_fraction")
+            n = int(seeds.get((task, m), 1))
+            for ci, (_, r) in enumerate(part.iterrows()):
+                ref = paper[short][ci]
+                if ref <= -1.0:
+                    continue
+                cells += 1
+                d = round(r["mean"], 2) - ref
+                deltas.append(r["mean"] - ref)
+                wins += d >= -1e-9
+                if d < -1e-9:
+                    lost.append(f"{short} {ci + 1}")
+                se = max(r["std"], 1e-3) / n**0.5
+                far += abs(r["mean"] - ref) > 2 * se
+        mean_d = sum(deltas) / max(len(deltas), 1)
+        lines.append(
+            f"| {m} | {cells} | {wins} | {mean_d:+.3f} | {far} | {', '.join(lost) or '–'} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> None:
     if argv and argv[0] == "run":
         seeds = argv[argv.index("--seeds") + 1] if "--seeds" in argv else "10"
@@ -53,7 +97,10 @@ def main(argv: list[str]) -> None:
         print(" ".join(cmd), flush=True)
         subprocess.run(cmd, check=True)
     elif argv and argv[0] == "table":
-        print(tables(pd.read_csv(argv[1])))
+        df = pd.read_csv(argv[1])
+        print(tables(df))
+        print("\n### Against the paper's MSPE\n")
+        print(verdict(df))
     else:
         print(__doc__)
 
