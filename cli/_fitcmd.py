@@ -224,10 +224,10 @@ def fit_cmd(
             raise CliError(f"law {law.name!r} is a likelihood law without a table reader")
         arrays = prepare(df, columns, source)
         result = sl.fit(law, arrays, starts=start_spec, key=seed)
-        _report(result, source)
+        _report(result, source, arrays)
         post = _posterior(result, unc, seed, data=arrays)
         if json_path:
-            extra = _save_posterior(post, json_path, None, unc)
+            extra = _save_posterior(post, json_path, None, unc) | _summary(law, result.params)
             save_fit(result, json_path, **extra)
             click.echo(f"wrote {json_path}")
         return
@@ -251,10 +251,13 @@ def fit_cmd(
         if len(results) == 1:
             name = next(iter(results))
             extra = _save_posterior(posts[name], json_path, None, unc)
+            extra |= _summary(law, results[name].params)
             rec = fit_record(results[name], notes=data.notes, **extra)
         else:
             recs = {
-                g: fit_record(r, **_save_posterior(posts[g], json_path, g, unc))
+                g: fit_record(
+                    r, **_save_posterior(posts[g], json_path, g, unc), **_summary(law, r.params)
+                )
                 for g, r in results.items()
             }
             first = next(iter(recs.values()))
@@ -359,14 +362,30 @@ def _target_r2(law: Law, results: dict[str, Any], test, group: str | None, colum
     return float(1 - np.sum((y - p) ** 2) / np.sum((y - y.mean()) ** 2))
 
 
-def _report(res: Any, source: str) -> None:
+def _summary(law: Law, params: dict[str, float]) -> dict[str, Any]:
+    """``{"summary": {...}}`` for the fit JSON when the law reports one (asymptote, exponents)."""
+    summary = law.extras.get("summary")
+    if summary is None:
+        return {}
+    values = summary(params).items()
+    return {"summary": {k: float(v) for k, v in values if isinstance(v, (int, float, np.number))}}
+
+
+def _report(res: Any, source: str, arrays: Any = None) -> None:
     law = res.law
     rows = []
     ref = law.reference_values or {}
     for p, (lo, hi) in zip(law.params, law.bounds, strict=False):
         v = res.params[p]
         rows.append([p, fmt(v), f"[{fmt(lo)}, {fmt(hi)}]", fmt(ref[p]) if p in ref else ""])
-    click.echo(f"law {law.name} fitted to {res.n_runs} runs from {source} ({res.loss} loss)")
+    if arrays is not None and law.nll is not None and "weight" in arrays:
+        w = np.asarray(arrays["weight"])
+        click.echo(
+            f"law {law.name} fitted to {int(w.sum())} problems from {source} (maximum "
+            f"likelihood on {int(np.sum(w > 0))} distinct (samples, correct) pairs)"
+        )
+    else:
+        click.echo(f"law {law.name} fitted to {res.n_runs} runs from {source} ({res.loss} loss)")
     click.echo(table(rows, ["param", "value", "bounds", "reference"]))
     click.echo(
         f"objective {res.objective:.6g}   starts {res.n_starts}   converged {res.n_converged}   modes {len(res.modes)}   {res.seconds:.2f} s"
@@ -374,8 +393,14 @@ def _report(res: Any, source: str) -> None:
     click.echo("status: " + "; ".join(res.status))
     summary = law.extras.get("summary")
     if summary is not None:
-        for k, v in summary(res.params).items():
+        values = summary(res.params)
+        for k, v in values.items():
             click.echo(f"{k}: {fmt(v) if isinstance(v, (int, float)) else v}")
+        if "power_law_exponent" in values:
+            click.echo(
+                "(implied power law: -log pass@k ~ power_law_prefactor * k^(-power_law_exponent) "
+                "for large k; local_exponent_kK = -d log(-log pass@k)/d log k at k = K)"
+            )
 
 
 # -- sl predict / sl optimal --------------------------------------------------------------------

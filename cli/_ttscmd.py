@@ -89,6 +89,7 @@ def saturation(fit_json: str, epsilon: float, as_json: bool) -> None:
 
     \b
     pass-at-k-beta : smallest k with E[pass@(k+1)] - E[pass@k] < eps
+    pass-at-k-scaled-beta: the same for p = c*q, q ~ Beta(alpha, beta)
     coverage-power : smallest k (past the steepest part) with c(k+1) - c(k) < eps
     ttspm          : N* = ceil(ln(eps/(F_max p)) / ln(1 - p))
     sigmoid-compute: smallest compute C (past the midpoint) with R(2C) - R(C) < eps
@@ -101,7 +102,8 @@ def saturation(fit_json: str, epsilon: float, as_json: bool) -> None:
     if "saturation" not in law.extras:
         raise CliError(
             f"{fit_json}: law {law.name} has no saturation budget; it is defined for "
-            "pass-at-k-beta, coverage-power, ttspm and sigmoid-compute fits"
+            "pass-at-k-beta, pass-at-k-scaled-beta, coverage-power, ttspm and sigmoid-compute "
+            "fits"
         )
     groups = record.get("groups")
     if isinstance(groups, Mapping) and groups:

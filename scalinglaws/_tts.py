@@ -1,6 +1,6 @@
 """Test-time scaling laws: pass@k from per-problem success counts, coverage, saturation.
 
-Four laws are registered on import (same :class:`~scalinglaws.Law` interface, fit and Laplace
+Five laws are registered on import (same :class:`~scalinglaws.Law` interface, fit and Laplace
 machinery as the pre-training laws):
 
 ``pass-at-k-beta`` (a *likelihood law*)
@@ -14,6 +14,11 @@ machinery as the pre-training laws):
     are correlated across k and give biased exponents (Schaeffer et al. 2025). For large k,
     ``1 − E[pass@k] ≈ Γ(α+β)/Γ(β) · k^(−α)``, so ``−log pass@k`` is asymptotically a power law
     in k with exponent α.
+``pass-at-k-scaled-beta`` (a likelihood law)
+    The same with a ceiling on per-problem success: ``p = c·q``, ``q ~ Beta(α, β)``, so
+    ``E[pass@k] = 1 − E[(1 − c q)^k] = 1 − ₂F₁(−k, α; α+β; c)`` (by Gauss–Legendre quadrature
+    for any real k) and the likelihood is an exact finite sum of positive terms; c = 1 is
+    ``pass-at-k-beta``.
 ``coverage-power``
     ``c(k) = exp(a·k^b)``, ``a < 0, b < 0`` (Brown et al. 2024).
 ``ttspm``
@@ -25,7 +30,7 @@ machinery as the pre-training laws):
 Every law carries ``extras``: ``"saturation"(params, epsilon)`` (the budget beyond which more
 samples, or a doubling of compute, gain less than ε), ``"summary"(params)`` (asymptote,
 exponents), ``"asymptote"(params)`` and ``"cost"(x)`` (the costed input for the design loop);
-``pass-at-k-beta`` also ``"prepare"(df, columns, source)`` (validated per-problem counts) and
+the likelihood laws also ``"prepare"(df, columns, source)`` (validated per-problem counts) and
 the residual laws ``"from_counts"`` (an aggregated ``k, pass_at_k`` table computed from raw
 counts with the unbiased estimator of Chen et al. 2021).
 
@@ -143,7 +148,11 @@ def pass_at_k_curve(samples: Any, correct: Any, ks: Any = None) -> pd.DataFrame:
 
 # -- per-problem counts ----------------------------------------------------------------------------
 def prepare_counts(
-    df: pd.DataFrame, columns: Mapping[str, str] | None = None, source: str = "<table>"
+    df: pd.DataFrame,
+    columns: Mapping[str, str] | None = None,
+    source: str = "<table>",
+    *,
+    law: str = "pass-at-k-beta",
 ) -> dict[str, np.ndarray]:
     """Validate a per-problem table (``problem, samples, correct``) → likelihood arrays.
 
@@ -177,7 +186,7 @@ def prepare_counts(
     for key, col in mapping.items():
         if key not in _COUNT_SYNONYMS:
             raise DataError(
-                f"{src}: pass-at-k-beta reads columns problem, samples and correct, not {key!r}; "
+                f"{src}: {law} reads columns problem, samples and correct, not {key!r}; "
                 f"fix the --col {key}={col} mapping"
             )
         if col not in table:
@@ -198,7 +207,7 @@ def prepare_counts(
             low = {c.lower() for c in table}
             if {"k", "pass_at_k"} <= low or "pass@k" in low:
                 hint = (
-                    " (this looks like an aggregated k, pass_at_k table: pass-at-k-beta needs "
+                    f" (this looks like an aggregated k, pass_at_k table: {law} needs "
                     "per-problem counts; fit coverage-power or ttspm to aggregated rates)"
                 )
             raise DataError(
@@ -259,7 +268,7 @@ def prepare_counts(
         what = f"problem {df[found['problem']].iloc[0]!r}" if found["problem"] else "one row"
         raise DataError(
             f"{src}: holds a single problem ({what}); the spread of success rates across problems "
-            "is what pass-at-k-beta fits: give counts for many problems (hundreds ideally)"
+            f"is what {law} fits: give counts for many problems (hundreds ideally)"
         )
     if not np.any(c > 0):
         raise DataError(
@@ -353,6 +362,37 @@ def beta_binomial_nll(params: Mapping[str, Any], data: Mapping[str, Any]) -> Any
     return -jnp.sum(w * (log_choose + betaln(c + a, n - c + b) - betaln(a, b)))
 
 
+def beta_binomial_fisher(
+    alpha: float, beta: float, samples: int, scale: float | None = None
+) -> np.ndarray:
+    """Fisher information of one problem's count x ~ Binomial(n, p), p ~ Beta(α, β) (or c·Beta).
+
+    ``I = Σ_{x=0..n} P(x)·s(x)·s(x)ᵀ`` with the score ``s = ∇ log P(x | n)`` over (α, β), or
+    over (α, β, c) when ``scale`` c is given (the ``pass-at-k-scaled-beta`` model), by exact
+    summation over x = 0 … n with jax derivatives of the log-pmf. For m problems with n samples
+    each, ``inv(m·I)`` is the Cramér–Rao bound on the covariance of unbiased estimates, e.g.
+    ``sqrt(inv(I)[0, 0]/m)/α`` is the smallest attainable relative sd of α̂.
+    """
+    n = float(samples)
+    x = jnp.arange(int(samples) + 1, dtype=jnp.float64)
+    tables = (
+        scaled_count_tables(np.full(int(samples) + 1, n), np.asarray(x))
+        if scale is not None
+        else {}
+    )
+
+    def logpmf(th: Any) -> Any:
+        if scale is not None:
+            return _scaled_log_pmf(th[0], th[1], th[2], jnp.full_like(x, n), x, tables)
+        log_choose = gammaln(n + 1.0) - gammaln(x + 1.0) - gammaln(n - x + 1.0)
+        return log_choose + betaln(x + th[0], n - x + th[1]) - betaln(th[0], th[1])
+
+    th = jnp.array([alpha, beta] + ([] if scale is None else [scale]), dtype=jnp.float64)
+    score = jax.jacfwd(logpmf)(th)  # (n + 1, number of parameters)
+    p = jnp.exp(logpmf(th))
+    return np.asarray(jnp.einsum("x,xi,xj->ij", p, score, score))
+
+
 def _beta_gain_log(params: Mapping[str, float], k: np.ndarray) -> np.ndarray:
     # E[pass@(k+1)] - E[pass@k] = B(a, b+k)/B(a, b) * a/(a + b + k)   (monotone decreasing in k)
     a, b = float(params["alpha"]), float(params["beta"])
@@ -425,6 +465,240 @@ def pass_at_k_beta() -> Law:
         description=(
             "expected pass@k over problems, fitted by Beta-Binomial likelihood to per-problem "
             "counts (problem, samples, correct)"
+        ),
+    )
+
+
+# -- pass-at-k-scaled-beta -------------------------------------------------------------------------
+def _gl01(n: int) -> tuple[np.ndarray, np.ndarray]:
+    t, w = np.polynomial.legendre.leggauss(n)
+    return (t + 1.0) / 2.0, np.log(w / 2.0)
+
+
+_GL_A = _gl01(128)  # q ∈ [0, q_s]: t = (q/q_s)^γ smooths the q^(α−1) singularity
+_GL_B = _gl01(64)  # q ∈ [q_s, 1]: s = ((1−q)/(1−q_s))^δ smooths the (1−q)^(β−1) singularity
+_TAIL = 60.0  # q_s = min(1/2, (60 + 3α)/(c·k + β)): beyond q_s the integrand is below ~e^(−60)
+_C_MAX = 1.0 - 1e-15  # c = 1 is the plain Beta (the clamp changes log-likelihoods by ~1e-13)
+
+
+def _scaled_log_moment(alpha: Any, beta: Any, c: Any, k: Any, extra: int = 0, xp: Any = jnp) -> Any:
+    """log E[(c·q)^extra·(1 − c·q)^k] for q ~ Beta(α, β), by two-piece Gauss–Legendre quadrature.
+
+    extra = 0 gives log(1 − E[pass@k]), extra = 1 the log marginal gain
+    E[pass@(k+1)] − E[pass@k] = E[c q (1 − c q)^k]. The split point q_s = min(1/2,
+    (60 + 3α)/(c·k + β)) follows the integrand's scale, so one fixed rule (128 + 64 nodes) is
+    accurate from k = 0 to k = 10¹⁸ (1e-12 relative against ₂F₁ in the tests): on [0, q_s] the
+    substitution t = (q/q_s)^γ, γ = α/(⌈α⌉ + 1), turns the Beta density's q^(α−1) dq into
+    t^⌈α⌉ dt (an integer power), and the rest of the integrand, smooth in q = q_s·t^(1/γ),
+    contributes only powers t^(j/γ), 1/γ > 1, so the integrand is t^⌈α⌉·(smooth + O(t^(1/γ)))
+    and Gauss–Legendre converges fast; on [q_s, 1], s = ((1−q)/(1−q_s))^δ, δ = β/(⌈β⌉ + 1),
+    does the same for (1−q)^(β−1). Everything is summed in log space. ``xp`` is
+    ``jax.numpy`` or ``numpy``; the arguments broadcast (the nodes run along a new last axis).
+    """
+    a, b = xp.asarray(alpha)[..., None], xp.asarray(beta)[..., None]
+    cc = xp.minimum(xp.asarray(c), _C_MAX)[..., None]
+    kk = xp.asarray(k)[..., None]
+    log1m_c = xp.log1p(-cc)
+    log_c = xp.log(cc)
+    qs = xp.minimum(0.5, (_TAIL + 3.0 * a) / (cc * kk + b))
+    gam, dlt = a / (xp.ceil(a) + 1.0), b / (xp.ceil(b) + 1.0)
+
+    def integrand(log_q: Any, log_1mq: Any) -> Any:
+        # k·log(1 − c q): log1p(−c q) for small c q (no rounding of 1 − c q when k is huge),
+        # else log((1 − c) + c (1 − q)) (accurate when c q is near 1)
+        cq = cc * xp.exp(log_q)
+        small = cq < 0.5
+        log_miss = xp.where(
+            small,
+            xp.log1p(-xp.where(small, cq, 0.0)),
+            xp.logaddexp(log1m_c, log_c + log_1mq),
+        )
+        return kk * log_miss + extra * (log_c + log_q)
+
+    t, log_wt = (xp.asarray(v) for v in _GL_A)
+    log_t = xp.log(t)
+    log_q = xp.log(qs) + log_t / gam
+    log_1mq = xp.log1p(-xp.exp(log_q))
+    piece_a = (
+        a * xp.log(qs) - xp.log(gam) + (a / gam - 1.0) * log_t + (b - 1.0) * log_1mq
+        + integrand(log_q, log_1mq) + log_wt
+    )  # fmt: skip
+    s, log_ws = (xp.asarray(v) for v in _GL_B)
+    log_s = xp.log(s)
+    log_1mq = xp.log1p(-qs) + log_s / dlt
+    log_q = xp.log1p(-xp.exp(log_1mq))
+    piece_b = (
+        b * xp.log1p(-qs) - xp.log(dlt) + (b / dlt - 1.0) * log_s + (a - 1.0) * log_q
+        + integrand(log_q, log_1mq) + log_ws
+    )  # fmt: skip
+    both = xp.concatenate([piece_a, piece_b], axis=-1)
+    top = xp.max(both, axis=-1, keepdims=True)
+    total = top[..., 0] + xp.log(xp.sum(xp.exp(both - top), axis=-1))
+    if xp is np:
+        return total - sps.betaln(alpha, beta)
+    return total - betaln(alpha, beta)
+
+
+@jax.jit
+def _scaled_log_miss(alpha: Any, beta: Any, c: Any, k: Any) -> Any:
+    # one compiled call instead of ~50 eagerly dispatched ops (each compiled per input shape)
+    return _scaled_log_moment(alpha, beta, c, k)
+
+
+def _scaled_pass(p: Mapping[str, Any], x: Mapping[str, Any]) -> Any:
+    # E[pass@k] = 1 − E[(1 − c q)^k] = 1 − ₂F₁(−k, α; α + β; c); k is padded to a power-of-two
+    # length so that calls with different numbers of points share compiled code
+    k = jnp.asarray(x["k"])
+    if k.ndim != 1:
+        return -jnp.expm1(_scaled_log_miss(p["alpha"], p["beta"], p["c"], k))
+    n = k.shape[0]
+    size = max(8, 1 << (n - 1).bit_length())
+    kp = jnp.concatenate([k, jnp.ones(size - n, dtype=k.dtype)])
+    return -jnp.expm1(_scaled_log_miss(p["alpha"], p["beta"], p["c"], kp)[:n])
+
+
+def scaled_pass_at_k(params: Mapping[str, float], k: Any) -> np.ndarray:
+    """E[pass@k] = 1 − ₂F₁(−k, α; α+β; c) under p = c·q, q ~ Beta(α, β), in numpy (any real k ≥ 0)."""
+    a, b, c = (np.asarray(params[n], dtype=np.float64) for n in ("alpha", "beta", "c"))
+    k = np.asarray(k, dtype=np.float64)
+    return -np.expm1(_scaled_log_moment(a, b, c, k, xp=np))
+
+
+_MAX_TERMS = 1 << 22  # pairs × (max samples + 1) terms of the exact scaled-Beta likelihood
+
+
+def scaled_count_tables(samples: Any, correct: Any) -> dict[str, np.ndarray]:
+    """Parameter-free tables for :func:`scaled_beta_binomial_nll` (pairs P, J > max samples).
+
+    ``y`` = 0 … J − 1 (the unthinned success count), ``log_choose`` (P, J) = log C(n − x, y − x)
+    (−inf outside x ≤ y ≤ n), ``thin`` (P, J) = y − x (≥ 0), ``n_distinct`` (U,) the distinct
+    sample counts and ``group`` (P, U) the one-hot map of each pair to its sample count (so that
+    the likelihood broadcasts instead of gathering, which is slow to differentiate under vmap).
+    """
+    n = np.asarray(samples, dtype=np.float64).reshape(-1)
+    x = np.asarray(correct, dtype=np.float64).reshape(-1)
+    size = max(8, 1 << int(n.max()).bit_length())  # J > max samples
+    if len(n) * size > _MAX_TERMS:
+        raise DataError(
+            f"pass-at-k-scaled-beta sums exactly over up to {int(n.max())} samples for "
+            f"{len(n)} distinct (samples, correct) pairs ({len(n) * size:,} terms, more than "
+            f"{_MAX_TERMS:,}); subsample each problem's samples (e.g. to 1000 without "
+            "replacement) or fit pass-at-k-beta"
+        )
+    y = np.arange(size, dtype=np.float64)
+    m, d = (n - x)[:, None], y[None, :] - x[:, None]
+    ok = (d >= 0) & (d <= m)
+    dd = np.where(ok, d, 0.0)
+    log_choose = np.where(
+        ok, sps.gammaln(m + 1.0) - sps.gammaln(dd + 1.0) - sps.gammaln(m - dd + 1.0), -np.inf
+    )
+    n_distinct = np.unique(n)
+    group = (n[:, None] == n_distinct[None, :]).astype(np.float64)
+    return {"y": y, "log_choose": log_choose, "thin": dd, "n_distinct": n_distinct, "group": group}
+
+
+def _scaled_log_pmf(a: Any, b: Any, c: Any, n: Any, x: Any, tables: Mapping[str, Any]) -> Any:
+    # log P(x | n) for x ~ Binomial(n, c·q), q ~ Beta(α, β): a Beta-Binomial count y thinned by c,
+    # P(x | n) = C(n, x)·c^x·Σ_{y=x..n} C(n−x, y−x)·(1 − c)^(y−x)·B(α + y, β + n − y)/B(α, β).
+    # Every term is positive (no cancellation, unlike the ₂F₁ polynomial in c); c = 1 leaves only
+    # y = x, the Beta-Binomial. B(α + y, β + n − y) = Γ(α + y)·Γ(β + n − y)/Γ(α + β + n): one
+    # lgamma row per distinct n, mapped to the pairs by a one-hot product.
+    c = jnp.minimum(c, _C_MAX)
+    y, nu = tables["y"], tables["n_distinct"]
+    g = gammaln(a + y)[None, :] + gammaln(b + jnp.maximum(nu[:, None] - y[None, :], 0.0))
+    terms = tables["log_choose"] + tables["thin"] * jnp.log1p(-c) + tables["group"] @ g
+    head = (
+        gammaln(n + 1.0) - gammaln(x + 1.0) - gammaln(n - x + 1.0) + x * jnp.log(c)
+        - betaln(a, b) - gammaln(a + b + n)
+    )  # fmt: skip
+    return head + jax.nn.logsumexp(terms, axis=-1)
+
+
+def scaled_beta_binomial_nll(params: Mapping[str, Any], data: Mapping[str, Any]) -> Any:
+    """−Σ_i w_i·log P(c_i | n_i) under p = c·q, q ~ Beta(α, β) (pure jax, exact finite sum).
+
+    ``data`` as returned by :func:`prepare_scaled_counts`: ``samples``, ``correct``, ``weight``
+    and the tables of :func:`scaled_count_tables`. Cost: pairs × (max samples + 1) terms.
+    """
+    n, c = data["samples"], data["correct"]
+    w = data["weight"] if "weight" in data else jnp.ones_like(n)
+    lp = _scaled_log_pmf(params["alpha"], params["beta"], params["c"], n, c, data)
+    return -jnp.sum(jnp.where(w > 0, w * lp, 0.0))
+
+
+def prepare_scaled_counts(
+    df: pd.DataFrame, columns: Mapping[str, str] | None = None, source: str = "<table>"
+) -> dict[str, np.ndarray]:
+    """:func:`prepare_counts` plus the tables of :func:`scaled_count_tables`."""
+    arrays = prepare_counts(df, columns, source, law="pass-at-k-scaled-beta")
+    return {**arrays, **scaled_count_tables(arrays["samples"], arrays["correct"])}
+
+
+def _scaled_gain(params: Mapping[str, float], k: Any) -> np.ndarray:
+    a, b, c = (float(params[n]) for n in ("alpha", "beta", "c"))
+    return np.exp(_scaled_log_moment(a, b, c, np.asarray(k, dtype=np.float64), 1, xp=np))
+
+
+def scaled_beta_saturation(params: Mapping[str, float], epsilon: float) -> float:
+    """Smallest k ≥ 1 with E[pass@(k+1)] − E[pass@k] = E[c q (1 − c q)^k] < ε."""
+    _check_eps(epsilon)
+    return _first_below(lambda k: _scaled_gain(params, k), epsilon, integer=True)
+
+
+def scaled_beta_summary(
+    params: Mapping[str, float], ks: Sequence[float] = (10, 100, 1000, 10000)
+) -> dict:
+    """Implied power law of −log pass@k, as for ``pass-at-k-beta``, and the ceiling c.
+
+    Every problem still has p > 0, so pass@k → 1 and, for large k,
+    ``−log E[pass@k] ≈ Γ(α+β)/Γ(β)·(c·k)^(−α)``: the asymptotic exponent is α, the prefactor
+    ``Γ(α+β)/Γ(β)·c^(−α)``.
+    """
+    a, b, c = (float(params[n]) for n in ("alpha", "beta", "c"))
+    out: dict[str, Any] = {
+        "mean_p": c * a / (a + b),
+        "max_p": c,
+        "power_law_exponent": a,
+        "power_law_prefactor": math.exp(sps.gammaln(a + b) - sps.gammaln(b) - a * math.log(c)),
+        "asymptote": 1.0,
+    }
+
+    def f(lk: float) -> float:
+        log_miss = float(_scaled_log_moment(a, b, c, math.exp(lk), xp=np))
+        return math.log(-math.log1p(-math.exp(log_miss)))
+
+    h = 1e-3
+    for k in ks:
+        out[f"local_exponent_k{int(k)}"] = -(f(math.log(k) + h) - f(math.log(k) - h)) / (2 * h)
+    return out
+
+
+@register("pass-at-k-scaled-beta")
+def pass_at_k_scaled_beta() -> Law:
+    return Law(
+        name="pass-at-k-scaled-beta",
+        inputs=("k",),
+        params=("alpha", "beta", "c"),
+        bounds=((1e-3, 1e3), (1e-3, 1e3), (1e-3, 1.0)),
+        fn=_scaled_pass,
+        outputs=("pass_at_k",),
+        equation=(
+            "pass@k = 1 - 2F1(-k, alpha; alpha + beta; c),  p_problem = c*q, q ~ Beta(alpha, beta)"
+        ),
+        reference=SCHAEFFER,
+        positive_inputs=("k",),
+        nll=scaled_beta_binomial_nll,
+        extras={
+            "prepare": prepare_scaled_counts,
+            "saturation": scaled_beta_saturation,
+            "summary": scaled_beta_summary,
+            "asymptote": lambda params: 1.0,
+            "cost": lambda x: np.asarray(x["k"], dtype=np.float64),
+            "numpy": scaled_pass_at_k,
+        },
+        description=(
+            "pass-at-k-beta with per-problem success probability capped at c: p = c*q, "
+            "q ~ Beta(alpha, beta); Beta-Binomial-like likelihood on per-problem counts"
         ),
     )
 
