@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -110,7 +111,7 @@ def bench(tasks, methods, seeds, laws, workers, gamma, output, resume):
     if resume and not output:
         raise CliError("--resume needs -o/--output (it continues from OUTPUT.partial)")
     t0 = time.perf_counter()
-    bar = tqdm(total=None, desc="bench", unit="job", file=click.get_text_stream("stderr"))
+    bar = tqdm(total=None, desc="bench", unit="job", file=sys.stderr)
 
     def progress(done: int, total: int) -> None:
         bar.total = total
