@@ -83,6 +83,13 @@ def uncertainty_options(f):
             help="NUTS warm-up iterations per chain.",
         ),
         click.option(
+            "--nuts-reparam",
+            type=click.Choice(["auto", "laplace", "chart"]),
+            default="auto",
+            show_default=True,
+            help="NUTS coordinates: Laplace-whitened, or a power-term chart with a pilot-fitted shear for curved ridges; auto takes the chart for a not-identifiable fit of a law with a term b + a*X^k.",
+        ),
+        click.option(
             "--bootstrap",
             "n_boot",
             type=int,
@@ -295,6 +302,7 @@ def _posterior(res: Any, unc: dict, seed: int, data: Any = None) -> Any:
         warmup=unc["warmup"],
         bootstrap=unc["n_boot"],
         kind=unc["bootstrap_kind"],
+        reparam=unc["nuts_reparam"],
     )
     _report_posterior(post, unc["interval"])
     return post
@@ -310,6 +318,12 @@ def _report_posterior(post: Any, interval: float) -> None:
     if post.method == "nuts":
         d = post.diagnostics
         extra = f"   max r_hat {max(d['rhat'].values()):.4f}   min ESS {min(d['ess'].values()):.0f}   divergences {d['divergences']}"
+        if d.get("reparam") == "chart":
+            extra += (
+                "   (chart: "
+                + ", ".join(f"{b} + {a}*{x}^{k}" for a, k, b, x in d["chart_terms"])
+                + ")"
+            )
     click.echo(f"posterior ({post.method}, {post.n_draws} draws, {post.seconds:.2f} s){extra}")
     click.echo(table(rows, ["param", "mean", "sd", f"{pct} lower", f"{pct} upper"]))
     if len(post.modes) > 1:

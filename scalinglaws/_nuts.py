@@ -14,6 +14,14 @@ The sampler runs on a whitened copy of ``u``: ``u = m + L z`` with ``m`` the bes
 the posterior is unchanged; it only makes the geometry NUTS sees nearly isotropic, which is
 what makes 9-parameter laws with strongly correlated parameters (Farseer) sample in seconds.
 
+Curved ridges (``reparam="chart"``; ``"auto"`` picks it when the fit reports a not-identifiable
+trade-off and the law has a power term ``b + a·X^k``): no linear whitening straightens a ridge
+like Farseer's, so NUTS then runs on the chart of :mod:`scalinglaws._reparam` (the values of
+each power term at the smallest and largest ``X`` of the data instead of ``a`` and ``k``) and a
+triangular polynomial shear fitted to short pilot runs: :func:`chart_model`. Both are exact
+changes of variables, so the posterior is the same; well-conditioned fits never take this path,
+so their draws are bit-for-bit those of the Laplace-whitened sampler.
+
 Chains start at the comparable modes of the fit (round-robin). When several modes are mixed,
 each chain's draws are labelled with the mode it started from, and the groups are reweighted to
 the modes' Laplace evidence weights (chains rarely cross between separated modes).
@@ -36,9 +44,29 @@ from ._errors import LawError
 from ._fit import FitResult, _bucket, _pad
 from ._laplace import STUDENT_DF, LaplaceApprox, _chol, laplace, prior_logpdf
 from ._law import Law
+from ._losses import make_loss
 from ._numerics import safe_log
+from ._reparam import (
+    SHEAR_DEGREE,
+    Chart,
+    PowerTerm,
+    Shear,
+    affine,
+    chart_to_u,
+    fit_shear,
+    from_chart,
+    make_chart,
+    monomials,
+    power_terms,
+    shear_forward,
+    shear_inverse,
+    to_chart,
+    usable_terms,
+)
 
 RHAT_MAX = 1.01
+REPARAMS = ("auto", "laplace", "chart")
+PILOT = ((150, 100), (100, 150))  # (warm-up, draws) per chain of the chart's pilot stages
 _DENSE = True
 _ADAPT = True
 
@@ -73,6 +101,17 @@ def model(
     numpyro.factor("prior_u", prior_logpdf(u))
     theta = law.bijector.forward(u)
     numpyro.deterministic("u", u)
+    _observe(theta, x, y, w, sigma_hat, sigma_sd, nll_data, law, log_residuals, likelihood, df)
+
+
+def _observe(
+    theta: Any, x: Any, y: Any, w: Any, sigma_hat: Any, sigma_sd: Any, nll_data: Any,
+    law: Law, log_residuals: bool, likelihood: str, df: float,
+) -> None:  # fmt: skip
+    """The likelihood of both models (and the noise scale's prior), given parameters θ."""
+    import numpyro
+    import numpyro.distributions as dist
+
     if likelihood == "nll":
         numpyro.factor("loglik", -law.nll(law.as_dict(theta), nll_data))
         return
@@ -88,6 +127,57 @@ def model(
     if w is not None:
         d = d.mask(w > 0)
     numpyro.sample("obs", d.to_event(2), obs=obs)
+
+
+def chart_model(
+    x: dict[str, Any] | None,
+    y: Any = None,
+    w: Any = None,
+    shear: Shear | None = None,
+    chart: Chart | None = None,
+    sigma_hat: Any = 1.0,
+    sigma_sd: Any = 1.0,
+    *,
+    law: Law,
+    terms: tuple[PowerTerm, ...],
+    degree: int,
+    log_residuals: bool,
+    likelihood: str,
+    df: float = STUDENT_DF,
+) -> None:
+    """The same posterior as :func:`model`, sampled on the chart and shear of ``_reparam``.
+
+    ``z`` is the shear's reference coordinate: chart ``c = shear(z)`` (constant Jacobian),
+    parameters ``θ(c)`` with the density term of :func:`~scalinglaws._reparam.from_chart`
+    (bounds prior and the chart's Jacobian; zero density where the chart leaves the bounds).
+    """
+    import numpyro
+    import numpyro.distributions as dist
+
+    p = law.n_params
+    z = numpyro.sample("z", dist.ImproperUniform(dist.constraints.real_vector, (), (p,)))
+    c = shear_forward(shear, z, monomials(p, degree))
+    theta, log_p, valid = from_chart(law, terms, chart, c)
+    numpyro.factor("prior_u", jnp.where(valid, log_p, -jnp.inf))
+    _observe(theta, x, y, w, sigma_hat, sigma_sd, None, law, log_residuals, likelihood, df)
+
+
+@functools.lru_cache(maxsize=16)
+def _chart_sampler(
+    law: Law, terms: tuple[PowerTerm, ...], degree: int, likelihood: str, log_residuals: bool,
+    df: float, warmup: int, draws: int, chains: int, chain_method: str, target_accept: float,
+    max_tree_depth: int,
+):  # fmt: skip
+    from numpyro.infer import MCMC, NUTS
+
+    kernel = NUTS(
+        functools.partial(chart_model, law=law, terms=terms, degree=degree, log_residuals=log_residuals, likelihood=likelihood, df=df),
+        dense_mass=True, target_accept_prob=target_accept, max_tree_depth=max_tree_depth,
+    )  # fmt: skip
+    return MCMC(
+        kernel, num_warmup=warmup, num_samples=draws, num_chains=chains,
+        chain_method=chain_method, progress_bar=False, jit_model_args=True,
+    )  # fmt: skip
 
 
 @functools.lru_cache(maxsize=16)
@@ -134,13 +224,26 @@ def nuts(
     approx: LaplaceApprox | None = None,
     target_accept: float = 0.95,
     max_tree_depth: int = 8,
+    reparam: str = "auto",
+    pilot: tuple[tuple[int, int], ...] = PILOT,
 ) -> dict[str, Any]:
     """Sample the posterior of ``fit`` with NUTS.
+
+    Args:
+        reparam: the coordinates NUTS runs on. ``"laplace"``: ``u`` whitened by the Laplace
+            covariance (module docstring). ``"chart"``: the power-term chart and pilot-fitted
+            shear of :mod:`scalinglaws._reparam` (same posterior; for curved ridges).
+            ``"auto"`` (default): ``"chart"`` when the fit reports a not-identifiable trade-off
+            (normalised Fisher condition number above 1e10, see ``FitResult.status``) *and* the
+            law has a power term ``b + a·X^k`` the chart can take; ``"laplace"`` otherwise, so
+            well-conditioned posteriors are sampled exactly as before.
+        pilot: ``(warmup, draws)`` per chain of each pilot stage (chart only): every stage
+            refits the shear to its draws, the run that counts starts where the last ended.
 
     Returns:
         ``{"u": (C·S, p), "sigma": (C·S,), "chain": (C·S,), "mode": (C·S,), "weights": (C·S,),
         "rhat": {param: r̂}, "ess": {param: ESS}, "divergences": int, "warnings": [...],
-        "seconds": float, "chain_method": str}``.
+        "seconds": float, "chain_method": str, "reparam": str}``.
     """
     t0 = time.perf_counter()
     law = fit.law
@@ -175,22 +278,31 @@ def nuts(
         args |= {"w": jnp.asarray(wp), "sigma_hat": lap.sigma, "sigma_sd": 1.0 / np.sqrt(2.0 * m)}
         init["z_sigma"] = jnp.asarray(0.1 * rng.standard_normal(chains))
         log_res = lap.log_residuals
-    mcmc = _sampler(
-        law, lik, log_res, float(df), int(warmup), int(draws), int(chains), chain_method,
-        float(target_accept), int(max_tree_depth),
-    )  # fmt: skip
-    if chains == 1:
-        init = {k: v[0] for k, v in init.items()}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # numpyro warns when chains exceed devices
-        mcmc.run(
-            jax.random.PRNGKey(int(rng.integers(2**31))), x, y, init_params=init,
-            extra_fields=("diverging", "num_steps"), **args,
+    terms = _chart_terms(fit, lap, reparam)
+    info: dict[str, Any] = {"reparam": "laplace"}
+    if terms is None:
+        mcmc = _sampler(
+            law, lik, log_res, float(df), int(warmup), int(draws), int(chains), chain_method,
+            float(target_accept), int(max_tree_depth),
         )  # fmt: skip
-    s = mcmc.get_samples(group_by_chain=True)
+        if chains == 1:
+            init = {k: v[0] for k, v in init.items()}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numpyro warns when chains exceed devices
+            mcmc.run(
+                jax.random.PRNGKey(int(rng.integers(2**31))), x, y, init_params=init,
+                extra_fields=("diverging", "num_steps"), **args,
+            )  # fmt: skip
+        s = mcmc.get_samples(group_by_chain=True)
+        extra = mcmc.get_extra_fields(group_by_chain=True)
+    else:
+        s, extra, info = _sample_chart(
+            fit, lap, terms, start_mode, rng, x, y, args, draws=int(draws), warmup=int(warmup),
+            chains=int(chains), pilot=pilot, df=float(df), chain_method=chain_method,
+            target_accept=float(target_accept), max_tree_depth=int(max_tree_depth),
+        )  # fmt: skip
     u = np.asarray(s["u"])  # (C, S, p)
     sig = np.exp(np.asarray(s["log_sigma"])) if "log_sigma" in s else np.full(u.shape[:2], np.nan)
-    extra = mcmc.get_extra_fields(group_by_chain=True)
     div = int(np.asarray(extra["diverging"]).sum())
     steps = float(np.mean(np.asarray(extra["num_steps"])))
     theta = np.asarray(law.bijector.forward(jnp.asarray(u)))
@@ -222,7 +334,13 @@ def nuts(
             "use more --chains (two per mode)"
         )
     if div:
-        warn.append(f"NUTS had {div} divergent transitions; treat the intervals with caution")
+        note = (
+            " (on the chart these include trajectories stopped at the bounds of a charted"
+            " coefficient or exponent)"
+            if info["reparam"] == "chart"
+            else ""
+        )
+        warn.append(f"NUTS had {div} divergent transitions; treat the intervals with caution{note}")
     return {
         "u": u.reshape(-1, law.n_params),
         "sigma": sig.reshape(-1),
@@ -237,4 +355,116 @@ def nuts(
         "warnings": warn,
         "seconds": time.perf_counter() - t0,
         "chain_method": chain_method,
+        **info,
     }
+
+
+def _chart_terms(fit: FitResult, lap: LaplaceApprox, reparam: str) -> tuple[PowerTerm, ...] | None:
+    """The power terms to chart, or None for the Laplace-whitened sampler (see :func:`nuts`)."""
+    if reparam not in REPARAMS:
+        raise LawError(f"unknown NUTS reparam {reparam!r}; choose one of {', '.join(REPARAMS)}")
+    if reparam == "laplace":
+        return None
+    law = fit.law
+    if lap.likelihood == "nll":
+        if reparam == "chart":
+            raise LawError(f"reparam='chart' needs a law fitted to residuals; {law.name} has nll")
+        return None
+    if reparam == "auto" and not any(
+        s.startswith("not identifiable") and "trade off" in s for s in fit.status
+    ):
+        return None
+    comp = lap.components[0]
+    u = jnp.asarray(comp.mean)
+    theta = np.asarray(law.bijector.forward(u))
+    slope = np.asarray(jax.jacfwd(law.bijector.forward)(u)).diagonal()
+    sd = np.abs(slope) * np.sqrt(np.diag(comp.cov))
+    terms = usable_terms(law, power_terms(law), fit.x, theta, sd)
+    if reparam == "auto" and not terms:
+        return None
+    return terms
+
+
+def _sample_chart(
+    fit: FitResult, lap: LaplaceApprox, terms: tuple[PowerTerm, ...], start_mode: np.ndarray,
+    rng: np.random.Generator, x: Any, y: Any, args: dict[str, Any], *, draws: int, warmup: int,
+    chains: int, pilot: tuple[tuple[int, int], ...], df: float, chain_method: str, target_accept: float,
+    max_tree_depth: int,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:  # fmt: skip
+    """Pilot run on the Fisher-whitened chart, shear fitted to it, then the run that counts."""
+    from ._laplace import _residual_jacobian, _safe_inv, fisher_factor
+
+    law = fit.law
+    p = law.n_params
+    degree = SHEAR_DEGREE if p <= 10 else 2
+    table = monomials(p, degree)
+    chart = make_chart(law, terms, fit.x)
+    comps = lap.components
+    c_modes = np.asarray(
+        to_chart(law, terms, chart, jnp.asarray(np.stack([c.mean for c in comps])))
+    )
+    c0 = c_modes[0]
+    # Laplace on the chart at the best mode: Fisher information + curvature of the logistic
+    # prior of the coordinates that stay in u (the Jacobian's curvature is left to adaptation)
+    du_dc = np.asarray(jax.jacfwd(lambda c: chart_to_u(law, terms, chart, c))(jnp.asarray(c0)))
+    loss = make_loss(fit.loss, delta=fit.delta)
+    _, jac = _residual_jacobian(law, loss)(jnp.asarray(comps[0].mean), x, y, args["w"])
+    jc = np.asarray(jac) @ du_dc
+    kept = np.ones(p, dtype=bool)
+    for t in terms:
+        kept[[t.a, t.k]] = False
+    sg = 1.0 / (1.0 + np.exp(-c0))
+    prec = fisher_factor(lap.sigma, lap.likelihood, df) * jc.T @ jc
+    prec = prec + np.diag(np.where(kept, 2.0 * sg * (1.0 - sg), 0.0))
+    chol = _chol(_safe_inv(prec))
+    # the pilot runs one chain per group of chains (per mode started from); the chains that
+    # count start, two or more per group, where their group's pilot chain ended
+    groups, member = np.unique(start_mode, return_inverse=True)
+    z0 = np.linalg.solve(chol, (c_modes[groups] - c0).T).T
+    init = {
+        "z": z0 + 0.1 * rng.standard_normal(z0.shape),
+        "z_sigma": 0.1 * rng.standard_normal(len(groups)),
+    }
+    data = {k: args[k] for k in ("w", "sigma_hat", "sigma_sd")}
+
+    def run(shear: Shear, n_warm: int, n_draw: int, init: dict[str, Any]) -> Any:
+        n_chains = len(init["z_sigma"])
+        mcmc = _chart_sampler(
+            law, terms, degree, lap.likelihood, lap.log_residuals, df, n_warm, n_draw, n_chains,
+            chain_method, target_accept, max_tree_depth,
+        )  # fmt: skip
+        start = {k: jnp.asarray(v[0] if n_chains == 1 else v) for k, v in init.items()}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            mcmc.run(
+                jax.random.PRNGKey(int(rng.integers(2**31))), x, y, init_params=start,
+                extra_fields=("diverging", "num_steps"), shear=shear, chart=chart, **data,
+            )  # fmt: skip
+        return mcmc
+
+    def charted(shear: Shear, z: Any) -> np.ndarray:
+        z = jnp.asarray(z)
+        c = jax.vmap(lambda zi: shear_forward(shear, zi, table))(z.reshape(-1, p))
+        return np.asarray(c).reshape(z.shape)
+
+    t_pilot = time.perf_counter()
+    shear = affine(c0, chol, degree)
+    for n_warm, n_draw in pilot:
+        s = run(shear, int(n_warm), int(n_draw), init).get_samples(True)
+        # the shear refitted to this stage's draws; the next stage starts where this one ended
+        cs = charted(shear, s["z"])
+        shear = fit_shear(cs.reshape(-1, p), table)
+        init = {
+            "z": shear_inverse(shear, cs[:, -1], table),
+            "z_sigma": np.asarray(s["z_sigma"])[:, -1],
+        }
+    t_pilot = time.perf_counter() - t_pilot
+    init = {k: np.asarray(v)[member] for k, v in init.items()}
+    init["z"] = init["z"] + 0.1 * rng.standard_normal(init["z"].shape)
+    mcmc = run(shear, warmup, draws, init)
+    s = dict(mcmc.get_samples(group_by_chain=True))
+    s["u"] = chart_to_u(law, terms, chart, charted(shear, s["z"]))
+    names = [(law.params[t.a], law.params[t.k], law.params[t.b], t.input) for t in terms]
+    info = {"reparam": "chart", "chart_terms": names, "pilot": [list(map(int, st)) for st in pilot],
+            "pilot_seconds": t_pilot}  # fmt: skip
+    return s, mcmc.get_extra_fields(group_by_chain=True), info

@@ -295,6 +295,7 @@ def posterior(
     df: float = STUDENT_DF,
     chain_method: str = "sequential",
     importance: bool = False,
+    reparam: str = "auto",
 ) -> Posterior:
     """The posterior of ``fit`` by ``method``.
 
@@ -310,6 +311,9 @@ def posterior(
         likelihood: ``"gaussian"`` or ``"student-t"`` (default: from the loss).
         df: Student-t degrees of freedom.
         chain_method: NUTS chains ``"sequential"`` or ``"vectorized"``.
+        reparam: NUTS coordinates: ``"auto"``, ``"laplace"`` or ``"chart"`` (see
+            :func:`scalinglaws._nuts.nuts`; ``"auto"`` switches to the chart only for a
+            not-identifiable fit of a law with a power term ``b + a·X^k``).
         importance: reweight the Laplace draws by ``p(u | y) / q(u)`` (truncated importance
             sampling). Off by default: with 5+ parameters the weights degenerate easily and the
             intervals then come out too narrow; the importance ESS is always reported in
@@ -369,10 +373,11 @@ def posterior(
 
         res = nuts(
             fit, draws=draws, warmup=warmup, chains=chains, key=seed, likelihood=likelihood,
-            df=df, chain_method=chain_method, data=data, approx=lap,
+            df=df, chain_method=chain_method, data=data, approx=lap, reparam=reparam,
         )  # fmt: skip
         u, sigma, which, w = res["u"], res["sigma"], res["mode"], res["weights"]
-        diag = {k: res[k] for k in ("rhat", "ess", "divergences", "chain_method")}
+        diag = {k: res[k] for k in ("rhat", "ess", "divergences", "chain_method", "reparam")}
+        diag |= {k: res[k] for k in ("chart_terms", "pilot", "pilot_seconds") if k in res}
         diag |= {
             "chains": chains,
             "draws_per_chain": draws,
