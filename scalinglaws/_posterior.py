@@ -293,7 +293,7 @@ def posterior(
     kind: str = "cases",
     likelihood: str | None = None,
     df: float = STUDENT_DF,
-    chain_method: str = "sequential",
+    chain_method: str = "auto",
     importance: bool = False,
     reparam: str = "auto",
 ) -> Posterior:
@@ -310,7 +310,8 @@ def posterior(
         bootstrap: number of bootstrap replicates B. ``kind``: ``"cases"`` or ``"residuals"``.
         likelihood: ``"gaussian"`` or ``"student-t"`` (default: from the loss).
         df: Student-t degrees of freedom.
-        chain_method: NUTS chains ``"sequential"`` or ``"vectorized"``.
+        chain_method: NUTS chains ``"auto"`` (parallel when JAX has several devices),
+            ``"sequential"`` or ``"parallel"`` (one chain per device at a time).
         reparam: NUTS coordinates: ``"auto"``, ``"laplace"`` or ``"chart"`` (see
             :func:`scalinglaws._nuts.nuts`; ``"auto"`` switches to the chart only for a
             not-identifiable fit of a law with a power term ``b + a·X^k``).

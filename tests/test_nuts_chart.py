@@ -142,12 +142,16 @@ def _grid_posterior(x, y, sigma_hat, n=120):
 def test_chart_sampler_matches_a_grid_reference():
     """y = b + a·x^k on one decade of x: a curved (a, k, b) ridge. NUTS on the chart must give
     the grid's posterior means (within 0.15 sd) and sds (within 20%). Dropping the chart's
-    Jacobian term log|s_hi| moves the means by 0.2–0.4 sd and shrinks sd(a) by a third."""
+    Jacobian term log|s_hi| moves the means by 0.2–0.4 sd and shrinks sd(a) by a third.
+
+    Eight chains: about one 4-chain run in ten (keys 0–27, both the numpyro ``MCMC`` driver
+    and the compiled one) has a chain linger in the a-tail and inflates sd(a) by 20–90%; with
+    eight chains the keys that failed with four pass."""
     rng = np.random.default_rng(0)
     x = np.geomspace(10, 100, 12)
     y = (1.0 + 3.0 * x**-0.5) * np.exp(0.02 * rng.standard_normal(x.size))
     fit = sl.fit(RIDGE, {"x": x, "loss": y}, loss="log-mse", starts=64)
-    res = nuts(fit, draws=500, warmup=300, chains=4, key=0, reparam="chart")
+    res = nuts(fit, draws=500, warmup=300, chains=8, key=0, reparam="chart")
     assert res["reparam"] == "chart"
     assert max(res["rhat"].values()) < 1.05
     theta = np.asarray(RIDGE.bijector.forward(jnp.asarray(res["u"])))
