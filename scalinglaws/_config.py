@@ -14,6 +14,6 @@ if os.environ.get("SL_NO_COMPILATION_CACHE") is None:
     )
     try:
         jax.config.update("jax_compilation_cache_dir", _cache)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     except Exception:  # noqa: BLE001 - an unwritable cache must never stop a fit
         pass
