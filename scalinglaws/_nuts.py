@@ -223,19 +223,17 @@ def _run_chains(
     ``"parallel"`` deals the chains out to the JAX devices (the CPU's cores under ``sl``).
     Dispatch is asynchronous, so the devices sample at the same time and the results are
     gathered at the end; numpyro's ``pmap`` chains ran no faster than sequential ones for these
-    small models (farseer: 35 s against 38 s), this scales with the cores.
+    small models (farseer: 35 s against 38 s); this scales with the cores.
     """
     chains = len(next(iter(init.values())))
     devices = jax.local_devices() if chain_method == "parallel" else [None]
     outs = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for c in range(chains):
-            dev = devices[c % len(devices)]
-            key = jax.random.PRNGKey(int(rng.integers(2**31)))
-            with jax.default_device(dev) if dev is not None else contextlib.nullcontext():
-                start = {k: jnp.asarray(v[c]) for k, v in init.items()}
-                outs.append(program(key, start, args, kwargs))
+    for c in range(chains):
+        dev = devices[c % len(devices)]
+        key = jax.random.PRNGKey(int(rng.integers(2**31)))
+        with jax.default_device(dev) if dev is not None else contextlib.nullcontext():
+            start = {k: jnp.asarray(v[c]) for k, v in init.items()}
+            outs.append(program(key, start, args, kwargs))
     sites = {k: np.stack([np.asarray(o[0][k]) for o in outs]) for k in outs[0][0]}
     extra = {
         "diverging": np.stack([np.asarray(o[1]) for o in outs]),

@@ -128,3 +128,28 @@ def test_errors_are_one_line(files: Path):
     (files / "broken.json").write_text(json.dumps(rec))
     msg = one_error(run("predict", files / "broken.json", "--at", "N=7e10,D=1.4e12"))
     assert "missing.draws.npz" in msg
+
+
+def test_nuts_chains_run_in_parallel_under_sl(files: Path):
+    """A fresh ``sl`` process gives JAX one CPU device per core; NUTS deals its chains out to
+    them and still agrees with the Laplace posterior of this near-Gaussian fit."""
+    import os
+    import subprocess
+    import sys
+
+    out = files / "nuts.json"
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    code = "from scalinglaws.cli._main import main; main()"
+    subprocess.run(
+        [sys.executable, "-c", code, "fit", str(files / "runs.csv"), "--law", "chinchilla",
+         "--loss", "log-mse", "--starts", "32", "--uncertainty", "nuts", "--chains", "2",
+         "--warmup", "200", "--draws", "300", "--json", str(out)],
+        check=True, env=env, timeout=600, capture_output=True,
+    )  # fmt: skip
+    nuts = json.loads(out.read_text())["posterior"]
+    lap = json.loads((files / "fit.json").read_text())["posterior"]["params"]
+    expected = "parallel" if len(os.sched_getaffinity(0)) > 1 else "sequential"
+    assert nuts["diagnostics"]["chain_method"] == expected
+    for p, v in nuts["params"].items():
+        assert abs(v["mean"] - lap[p]["mean"]) < 0.5 * lap[p]["sd"], (p, v, lap[p])
+        assert 0.6 < v["sd"] / lap[p]["sd"] < 1.6, (p, v, lap[p])
