@@ -25,8 +25,9 @@ so their draws are bit-for-bit those of the Laplace-whitened sampler.
 Chains start at the comparable modes of the fit (round-robin). When several modes are mixed,
 each chain's draws are labelled with the mode it started from, and the groups are reweighted to
 the modes' Laplace evidence weights (chains rarely cross between separated modes).
-Diagnostics: ArviZ split-r̂ and bulk ESS per parameter (within each group of chains),
-divergences; warnings when r̂ > 1.01 or any transition diverged.
+Diagnostics: ArviZ split-r̂ and bulk ESS per parameter, over all chains when the groups overlap
+(pooled r̂ < 1.1: the modes lie in one basin, as Farseer's do along its ridge), else within each
+group of chains; divergences; warnings when r̂ > 1.01 or any transition diverged.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ from ._reparam import (
 )
 
 RHAT_MAX = 1.01
+POOL_RHAT = 1.1  # groups of chains from different modes whose pooled r̂ is below this overlap
 REPARAMS = ("auto", "laplace", "chart")
 PILOT = ((150, 100), (100, 150))  # (warm-up, draws) per chain of the chart's pilot stages
 _DENSE = True
@@ -349,14 +351,23 @@ def nuts(
     steps = float(np.mean(np.asarray(extra["num_steps"])))
     theta = np.asarray(law.bijector.forward(jnp.asarray(u)))
 
-    # diagnostics within each group of chains that started at the same mode
-    rhat = np.ones(law.n_params)
-    ess = np.zeros(law.n_params)
-    for m in np.unique(start_mode):
-        sel = start_mode == m
-        r_m, e_m = _rhat_ess(theta[sel])
-        rhat = np.maximum(rhat, np.nan_to_num(r_m, nan=np.inf))
-        ess = ess + np.nan_to_num(e_m)
+    # diagnostics over all chains when the groups that started at different modes sample one
+    # distribution (pooled r̂ < POOL_RHAT: the modes lie in one basin, e.g. along a ridge);
+    # else within each group (separated modes that chains cannot cross are not a failure)
+    pooled = False
+    if len(np.unique(start_mode)) > 1:
+        r_all, e_all = _rhat_ess(theta)
+        pooled = bool(np.all(np.nan_to_num(r_all, nan=np.inf) < POOL_RHAT))
+    if pooled:
+        rhat, ess = np.nan_to_num(r_all, nan=np.inf), np.nan_to_num(e_all)
+    else:
+        rhat = np.ones(law.n_params)
+        ess = np.zeros(law.n_params)
+        for m in np.unique(start_mode):
+            sel = start_mode == m
+            r_m, e_m = _rhat_ess(theta[sel])
+            rhat = np.maximum(rhat, np.nan_to_num(r_m, nan=np.inf))
+            ess = ess + np.nan_to_num(e_m)
     mode_w = np.array([c.weight if i in used else 0.0 for i, c in enumerate(comps)])
     dropped = float(sum(c.weight for i, c in enumerate(comps) if i not in used))
     mode_w = mode_w / mode_w.sum()
@@ -392,6 +403,7 @@ def nuts(
         "rhat": {p: float(r) for p, r in zip(law.params, rhat, strict=False)},
         "ess": {p: float(e) for p, e in zip(law.params, ess, strict=False)},
         "mode_weights": mode_w,
+        "pooled_chains": pooled,
         "divergences": div,
         "mean_steps": steps,
         "warnings": warn,

@@ -377,7 +377,8 @@ def posterior(
             df=df, chain_method=chain_method, data=data, approx=lap, reparam=reparam,
         )  # fmt: skip
         u, sigma, which, w = res["u"], res["sigma"], res["mode"], res["weights"]
-        diag = {k: res[k] for k in ("rhat", "ess", "divergences", "chain_method", "reparam")}
+        keys = ("rhat", "ess", "divergences", "chain_method", "reparam", "pooled_chains")
+        diag = {k: res[k] for k in keys}
         diag |= {k: res[k] for k in ("chart_terms", "pilot", "pilot_seconds") if k in res}
         diag |= {
             "chains": chains,

@@ -14,7 +14,7 @@ import pytest
 
 import scalinglaws as sl
 from scalinglaws._laplace import laplace, prior_logpdf
-from scalinglaws._nuts import nuts
+from scalinglaws._nuts import _rhat_ess, nuts
 from scalinglaws._reparam import (
     chart_to_u,
     fit_shear,
@@ -160,3 +160,36 @@ def test_chart_sampler_matches_a_grid_reference():
         mean, sd = ref[name]
         assert abs(theta[:, i].mean() - mean) < 0.15 * sd, (name, theta[:, i].mean(), mean, sd)
         assert 0.8 < theta[:, i].std() / sd < 1.2, (name, theta[:, i].std(), sd)
+
+
+def test_chains_pool_only_when_their_start_modes_share_a_basin():
+    """Label switching (A·N^-α + B·N^-β): two separated modes, chains cannot cross, so r̂ is
+    taken within each group (pooled it would be ~1.7). Two starts 0.5 sd apart in one basin:
+    the groups overlap and r̂/ESS are computed over all four chains."""
+    import dataclasses
+
+    from scalinglaws._laplace import laplace
+
+    law = sl.formula_law(
+        "A*N**(-alpha) + B*N**(-beta)",
+        bounds={"A": (1, 100), "alpha": (0.05, 1.5), "B": (1, 100), "beta": (0.05, 1.5)},
+        name="twoterm",
+    )
+    rng = np.random.default_rng(0)
+    n = np.geomspace(1, 1e4, 40)
+    y = (10 * n**-0.2 + 50 * n**-1.0) * np.exp(0.01 * rng.standard_normal(n.size))
+    fit = sl.fit(law, {"N": n, "loss": y}, loss="log-mse", starts=64)
+    sep = nuts(fit, draws=200, warmup=200, chains=4, key=0)
+    assert not sep["pooled_chains"] and len(np.unique(sep["mode"])) == 2
+    theta = np.asarray(law.bijector.forward(jnp.asarray(sep["u"]))).reshape(4, -1, 4)
+    assert np.all(_rhat_ess(theta)[0] > 1.5)  # the groups really are apart
+    assert max(sep["rhat"].values()) < 1.05
+
+    lap = laplace(fit)
+    c0 = lap.components[0]
+    near = dataclasses.replace(c0, mean=c0.mean + 0.5 * np.sqrt(np.diag(c0.cov)), weight=0.5)
+    approx = dataclasses.replace(lap, components=[dataclasses.replace(c0, weight=0.5), near])
+    one = nuts(fit, draws=200, warmup=200, chains=4, key=0, approx=approx)
+    assert one["pooled_chains"] and len(np.unique(one["mode"])) == 2
+    theta = np.asarray(law.bijector.forward(jnp.asarray(one["u"]))).reshape(4, -1, 4)
+    np.testing.assert_allclose(list(one["rhat"].values()), _rhat_ess(theta)[0])
