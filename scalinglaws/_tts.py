@@ -441,6 +441,16 @@ def beta_pass_at_k(params: Mapping[str, float], k: Any) -> np.ndarray:
     return -np.expm1(sps.betaln(a, b + k) - sps.betaln(a, b))
 
 
+def _samples_cost(x: Mapping[str, Any]) -> np.ndarray:
+    """The costed input of the laws in k (samples per problem): k itself."""
+    return np.asarray(x["k"], dtype=np.float64)
+
+
+def _certain_asymptote(params: Mapping[str, float]) -> float:
+    """pass@k laws where every problem is eventually solved: the asymptote is 1."""
+    return 1.0
+
+
 @register("pass-at-k-beta")
 def pass_at_k_beta() -> Law:
     return Law(
@@ -458,8 +468,8 @@ def pass_at_k_beta() -> Law:
             "prepare": prepare_counts,
             "saturation": beta_saturation,
             "summary": beta_summary,
-            "asymptote": lambda params: 1.0,
-            "cost": lambda x: np.asarray(x["k"], dtype=np.float64),
+            "asymptote": _certain_asymptote,
+            "cost": _samples_cost,
             "numpy": beta_pass_at_k,
         },
         description=(
@@ -692,8 +702,8 @@ def pass_at_k_scaled_beta() -> Law:
             "prepare": prepare_scaled_counts,
             "saturation": scaled_beta_saturation,
             "summary": scaled_beta_summary,
-            "asymptote": lambda params: 1.0,
-            "cost": lambda x: np.asarray(x["k"], dtype=np.float64),
+            "asymptote": _certain_asymptote,
+            "cost": _samples_cost,
             "numpy": scaled_pass_at_k,
         },
         description=(
@@ -742,8 +752,8 @@ def coverage_power() -> Law:
                 "power_law_prefactor": -float(p["a"]),
                 "asymptote": 1.0,
             },
-            "asymptote": lambda params: 1.0,
-            "cost": lambda x: np.asarray(x["k"], dtype=np.float64),
+            "asymptote": _certain_asymptote,
+            "cost": _samples_cost,
             "from_counts": lambda samples, correct, ks=None: pass_at_k_curve(samples, correct, ks),
         },
         description="coverage (pass@k) against samples k; -log coverage = -a*k^b is a power law",
@@ -783,7 +793,7 @@ def ttspm() -> Law:
             "saturation": ttspm_saturation,
             "summary": lambda p: {"asymptote": float(p["F_max"]), "p": float(p["p"])},
             "asymptote": lambda params: float(params["F_max"]),
-            "cost": lambda x: np.asarray(x["k"], dtype=np.float64),
+            "cost": _samples_cost,
             "from_counts": lambda samples, correct, ks=None: pass_at_k_curve(samples, correct, ks),
         },
         description=(
