@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -111,8 +111,8 @@ def fit_multistart(
     warm: np.ndarray | None = None,
     seed: int = 0,
     max_iter: int = 200,
-    polish: int | None = None,
-    screen_iter: int = 8,
+    polish: int | Sequence[int] | None = None,
+    screen_iter: int | Sequence[int] = 8,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Least squares (mean squared error over the n·k outputs) from ``starts`` points at once.
 
@@ -121,7 +121,9 @@ def fit_multistart(
     compiles one solver per row bucket whatever the start count. Warm starts ``warm`` (natural
     parameters, (w, p)) replace up to half of the random starts. With ``polish`` < ``starts``,
     every start first runs ``screen_iter`` iterations and only the best ``polish`` (and every warm
-    start) run to ``max_iter``: a wide search for ill-conditioned laws at a small cost.
+    start) run to ``max_iter``: a wide search for ill-conditioned laws at a small cost. Sequences
+    make it successive halving: ``polish=(64, 16), screen_iter=(30, 60)`` runs every start 30
+    iterations, the best 64 another 60, and the best 16 of those another ``max_iter``.
 
     Returns:
         thetas (starts, p) and objectives (starts,), best first; non-finite objectives are inf.
@@ -157,16 +159,20 @@ def fit_multistart(
         return np.concatenate(us)[:n], np.where(np.isfinite(f), f, np.inf)
 
     u0 = _np_inverse(law, th0)
-    if polish is not None and polish < starts:
-        us, fs = run(u0, screen_iter)
-        rank = np.argsort(fs, kind="stable")
-        keep = np.concatenate([np.arange(n_warm), rank[~np.isin(rank, np.arange(n_warm))]])
-        keep = keep[: max(polish, n_warm)]
-        u, f = run(us[keep], max_iter)
-        rest = np.setdiff1d(np.arange(starts), keep)
-        u, f = np.concatenate([u, us[rest]]), np.concatenate([f, fs[rest]])
-    else:
-        u, f = run(u0, max_iter)
+    keeps = [] if polish is None else list(np.atleast_1d(polish).astype(int))
+    iters = list(np.atleast_1d(screen_iter).astype(int))
+    if len(iters) != len(keeps) or (keeps and keeps[0] >= starts):
+        keeps, iters = [], []
+    u, f = u0, None
+    idx = np.arange(starts)  # rows of (u, f) still being refined, best first after each stage
+    for keep, it in zip([starts, *keeps], [*iters, max_iter], strict=True):
+        if f is not None:
+            rank = idx[np.argsort(f[idx], kind="stable")]
+            warm_first = np.concatenate([np.arange(n_warm), rank[rank >= n_warm]])
+            idx = warm_first[: max(keep, n_warm)]
+        u_new, f_new = run(u[idx], it)
+        u, f = u.copy(), np.full(starts, np.inf) if f is None else f.copy()
+        u[idx], f[idx] = u_new, f_new
     order = np.argsort(f, kind="stable")
     return _np_forward(law, u[order]), f[order]
 

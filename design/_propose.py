@@ -97,6 +97,7 @@ class DesignLoop:
         self.warm: list[np.ndarray] = []
         self.n_refits = 0
         self._jac = self._pred = None
+        self._final: tuple[frozenset[int], np.ndarray] | None = None
         self.n_init = max(1, math.ceil(2.5 * law.n_params / self.y.shape[1]))
 
     # -- bookkeeping ---------------------------------------------------------------------------
@@ -155,12 +156,20 @@ class DesignLoop:
         self.warm = self.warm[-8:]
 
     def final_fit(
-        self, starts: int = 64, seed: int = 0, polish: int | None = None, screen_iter: int = 8
+        self,
+        starts: int = 64,
+        seed: int = 0,
+        polish: int | Sequence[int] | None = None,
+        screen_iter: int | Sequence[int] = 8,
     ) -> np.ndarray | None:
         """Best parameters of a wider multistart fit (warm-started from earlier fits); with
-        ``polish`` < ``starts``, only the best ``polish`` screened starts run to convergence."""
+        ``polish`` < ``starts``, only the best ``polish`` screened starts run to convergence
+        (see :func:`fit_multistart`). The same observed runs return the previous result."""
         if not self.observed:
             return None
+        key = frozenset(self.observed)
+        if self._final is not None and self._final[0] == key:  # same runs: same fit
+            return self._final[1]
         obs = np.asarray(self.observed)
         warm = list(self.warm)
         if self.post is not None:
@@ -173,6 +182,7 @@ class DesignLoop:
         if not np.isfinite(f[0]):
             return None
         self._remember(thetas[0])
+        self._final = (key, thetas[0])
         return thetas[0]
 
     # -- proposing -----------------------------------------------------------------------------
