@@ -4,8 +4,9 @@ One small interface, :class:`Executor`, with two implementations:
 
 - :class:`LocalExecutor`: a pool of detached subprocesses on this machine. Every job lives in
   its own directory ``<workdir>/trial-<id>/`` holding ``cmd.sh`` (the command), ``started``
-  (launch time), ``pid``, ``stdout.log``, ``stderr.log``, ``result.json`` (if the command uses
-  ``{result}``) and, once the command ends, ``exitcode``. Jobs run in their own session
+  (launch time), ``claim`` (a directory: the launch claim), ``pid``, ``stdout.log``,
+  ``stderr.log``, ``result.json`` (if the command uses ``{result}``) and, once the command
+  ends, ``exitcode``. Jobs run in their own session
   (``start_new_session=True``) so they survive their driver being SIGKILLed, and the job id is
   the directory name, so a *new* :class:`LocalExecutor` over the same ``workdir`` (a restarted
   driver) can poll, time out or cancel jobs launched by a previous process.
@@ -28,6 +29,9 @@ Idempotent submit
 again for a trial that was already launched returns the existing job id. This is what lets a
 restarted driver resubmit every ledger trial still in state ``proposed`` without launching
 anything twice (see :mod:`scalinglaws.design._ledger`). Use one work directory per ledger.
+The job's wrapper claims the launch atomically (``mkdir claim``) before it runs the command, so
+even a driver killed between starting a job and seeing its pid, and restarted at once, cannot
+run the command twice.
 
 Retries are the driver's business (a new attempt is a new ledger trial with a new id), not the
 executor's.
@@ -315,7 +319,11 @@ def _fmt_seconds(seconds: float) -> str:
 # --------------------------------------------------------------------------- local
 
 
+# The first line is the launch claim: mkdir is atomic, so of two wrappers started for one job
+# (a driver killed between starting the wrapper and seeing its pid, then restarted) only the
+# first runs the command; the other exits without touching the job directory.
 _WRAPPER = """\
+mkdir "$SL_JOB_DIR/claim" 2>/dev/null || exit 0
 echo $$ > "$SL_JOB_DIR/pid.tmp" && mv -f "$SL_JOB_DIR/pid.tmp" "$SL_JOB_DIR/pid"
 /bin/sh "$SL_JOB_DIR/cmd.sh" > "$SL_JOB_DIR/stdout.log" 2> "$SL_JOB_DIR/stderr.log" < /dev/null
 echo $? > "$SL_JOB_DIR/exitcode.tmp" && mv -f "$SL_JOB_DIR/exitcode.tmp" "$SL_JOB_DIR/exitcode"
@@ -375,7 +383,7 @@ class LocalExecutor:
         """Launch ``command`` for ``trial_id`` (idempotent per trial id); return the job id."""
         job_id = self.job_id_for(trial_id)
         jobdir = self._jobdir(job_id)
-        if (jobdir / "pid").exists() or (jobdir / "exitcode").exists():
+        if any((jobdir / f).exists() for f in ("claim", "pid", "exitcode")):
             return job_id  # already launched (e.g. by a driver that crashed before recording it)
         free = self.slots()
         if free <= 0:
@@ -410,12 +418,30 @@ class LocalExecutor:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        self._procs[job_id] = proc
-        start = _proc_start_time(proc.pid)
-        if start is not None:
-            _write_atomic(jobdir / "proc_start", start)
-        _write_atomic(jobdir / "pid", str(proc.pid))
+        if self._won_claim(jobdir, proc):
+            self._procs[job_id] = proc
+            start = _proc_start_time(proc.pid)
+            if start is not None:
+                _write_atomic(jobdir / "proc_start", start)
+            _write_atomic(jobdir / "pid", str(proc.pid))
+        else:  # a wrapper started by an earlier driver holds the claim: ours has exited
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
         return job_id
+
+    @staticmethod
+    def _won_claim(jobdir: Path, proc: subprocess.Popen[bytes], wait: float = 30.0) -> bool:
+        """Whether ``proc`` (a just-started wrapper) took the job's launch claim: it writes its
+        own pid right after the claim, and a wrapper that loses exits at once."""
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            pid = _read_text(jobdir / "pid")
+            if pid is not None and pid.strip():
+                return int(pid) == proc.pid
+            if proc.poll() is not None:  # exited before writing a pid: lost the claim
+                return False
+            time.sleep(0.002)
+        return True  # still starting after ``wait`` seconds: ours is the only one running
 
     def poll(self, job_id: str) -> JobStatus:
         """State of a job launched by this or any earlier executor over the same ``workdir``."""

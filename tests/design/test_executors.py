@@ -181,6 +181,30 @@ def test_local_restart_new_instance_polls_old_job(tmp_path):
     assert fresh.slots() == 1
 
 
+def test_local_launch_claim_runs_a_job_once(tmp_path):
+    """The window a pid file cannot close: a driver dies after starting the wrapper but before
+    the wrapper wrote its pid, and a restarted driver submits the trial again. Simulated by a
+    second wrapper for the same job and by a submit that sees the claim but no pid yet: the
+    command runs once, and the first job's files are left alone."""
+    runs = tmp_path / "runs"
+    counter = tmp_path / "launches"
+    ex = LocalExecutor(max_parallel=2, workdir=runs)
+    job_id = ex.submit(3, f"echo x >> {counter}; sleep 0.6; echo '{{\"loss\": 2.0}}'")
+    jobdir = runs / job_id
+    assert (jobdir / "claim").is_dir()
+    env = {**os.environ, "SL_JOB_DIR": str(jobdir)}
+    late = subprocess.run(["/bin/sh", str(jobdir / "run.sh")], env=env, timeout=30)
+    assert late.returncode == 0
+    pid = (jobdir / "pid").read_text()
+    (jobdir / "pid").unlink()  # as if the first wrapper had not written its pid yet
+    again = LocalExecutor(max_parallel=2, workdir=runs)
+    assert again.submit(3, f"echo y >> {counter}") == job_id
+    (jobdir / "pid").write_text(pid)
+    status = _wait(ex, job_id)
+    assert status.state == "succeeded" and status.result == {"loss": 2.0}
+    assert counter.read_text() == "x\n"
+
+
 # ---------------------------------------------------------------- submitit
 
 
