@@ -373,6 +373,8 @@ def nuts(
     dropped = float(sum(c.weight for i, c in enumerate(comps) if i not in used))
     mode_w = mode_w / mode_w.sum()
     counts = np.bincount(start_mode, minlength=len(comps)).astype(float)
+    if pooled:  # one distribution: every chain counts the same, whatever mode it started at
+        mode_w = counts / counts.sum()
     chain_w = mode_w[start_mode] / counts[start_mode]
     weights = np.repeat(chain_w, u.shape[1]) / u.shape[1]
     weights = weights / weights.sum()

@@ -187,9 +187,11 @@ def test_chains_pool_only_when_their_start_modes_share_a_basin():
 
     lap = laplace(fit)
     c0 = lap.components[0]
-    near = dataclasses.replace(c0, mean=c0.mean + 0.5 * np.sqrt(np.diag(c0.cov)), weight=0.5)
-    approx = dataclasses.replace(lap, components=[dataclasses.replace(c0, weight=0.5), near])
+    near = dataclasses.replace(c0, mean=c0.mean + 0.5 * np.sqrt(np.diag(c0.cov)), weight=0.2)
+    approx = dataclasses.replace(lap, components=[dataclasses.replace(c0, weight=0.8), near])
     one = nuts(fit, draws=200, warmup=200, chains=4, key=0, approx=approx)
     assert one["pooled_chains"] and len(np.unique(one["mode"])) == 2
+    # pooled chains sample one distribution: equal weights, not the start modes' 0.8/0.2
+    np.testing.assert_allclose(one["weights"], 1.0 / len(one["weights"]))
     theta = np.asarray(law.bijector.forward(jnp.asarray(one["u"]))).reshape(4, -1, 4)
     np.testing.assert_allclose(list(one["rhat"].values()), _rhat_ess(theta)[0])
