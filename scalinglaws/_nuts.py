@@ -32,10 +32,10 @@ group of chains; divergences; warnings when r̂ > 1.01 or any transition diverge
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import time
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -168,7 +168,7 @@ def chart_model(
 @functools.lru_cache(maxsize=32)
 def _program(
     kind: str, law: Law, static: tuple[tuple[str, Any], ...], warmup: int, draws: int,
-    target_accept: float, max_tree_depth: int,
+    target_accept: float, max_tree_depth: int, parallel: bool = False,
 ) -> Any:  # fmt: skip
     """One compiled single-chain NUTS run per configuration (``kind`` "laplace": :func:`model`,
     "chart": :func:`chart_model`; ``static`` their keyword-only arguments).
@@ -180,7 +180,10 @@ def _program(
     no tracing, no per-call compilation and no growth of the process's code memory.
 
     Returns ``run(key, init, args, kwargs) -> (sites, diverging, num_steps)``, the sites
-    (sampled and deterministic) stacked over ``draws``.
+    (sampled and deterministic) stacked over ``draws``. With ``parallel``, the same run
+    ``pmap``-ed over the local devices (``key`` and ``init`` with a leading device axis, one
+    chain per device): one executable for every device, where a ``jit`` per device compiles the
+    program once for each of them.
     """
     from numpyro.infer import NUTS
 
@@ -201,7 +204,7 @@ def _program(
         z = jax.tree.map(lambda v: v[warmup:], z)
         return jax.vmap(kernel.postprocess_fn(args, kwargs))(z), div[warmup:], steps[warmup:]
 
-    return jax.jit(run)
+    return jax.pmap(run, in_axes=(0, 0, None, None)) if parallel else jax.jit(run)
 
 
 def _chain_method(chain_method: str, chains: int) -> str:
@@ -216,27 +219,39 @@ def _chain_method(chain_method: str, chains: int) -> str:
 
 
 def _run_chains(
-    program: Any, chain_method: str, init: dict[str, Any], rng: np.random.Generator,
-    args: tuple, kwargs: dict[str, Any],
+    program: Callable[[bool], Any], chain_method: str, init: dict[str, Any],
+    rng: np.random.Generator, args: tuple, kwargs: dict[str, Any],
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:  # fmt: skip
-    """Run one chain of ``program`` (:func:`_program`) from each row of ``init``; samples and
-    the ``diverging``/``num_steps`` fields, each with a leading chain axis.
+    """Run one chain of ``program(parallel)`` (:func:`_program`) from each row of ``init``;
+    samples and the ``diverging``/``num_steps`` fields, each with a leading chain axis.
 
-    ``"parallel"`` deals the chains out to the JAX devices (the CPU's cores under ``sl``).
-    Dispatch is asynchronous, so the devices sample at the same time and the results are
-    gathered at the end; numpyro's ``pmap`` chains ran no faster than sequential ones for these
-    small models (farseer: 35 s against 38 s); this scales with the cores.
+    ``"parallel"`` runs the chains in rounds of one chain per JAX device (the CPU's cores under
+    ``sl``) through the ``pmap``-ed program, padding the last round with a repeated chain.
+    Dispatch is asynchronous, so the devices sample at the same time; numpyro's own ``pmap``
+    chains ran no faster than sequential ones for these small models (farseer: 35 s against
+    38 s); this scales with the cores and compiles once, not once per device.
     """
     init = {k: np.asarray(v) for k, v in init.items()}  # host copies: sliced, then placed
     chains = len(next(iter(init.values())))
-    devices = jax.local_devices() if chain_method == "parallel" else [None]
-    outs = []
-    for c in range(chains):
-        dev = devices[c % len(devices)]
-        key = jax.random.PRNGKey(int(rng.integers(2**31)))
-        with jax.default_device(dev) if dev is not None else contextlib.nullcontext():
-            start = {k: jnp.asarray(v[c]) for k, v in init.items()}
-            outs.append(program(key, start, args, kwargs))
+    keys = np.stack(
+        [np.asarray(jax.random.PRNGKey(int(rng.integers(2**31)))) for _ in range(chains)]
+    )
+    n_dev = jax.local_device_count() if chain_method == "parallel" else 1
+    if n_dev > 1:
+        prog = program(True)
+        rows = np.arange(-(-chains // n_dev) * n_dev) % chains  # pad: repeat the first chains
+        outs = [
+            prog(keys[r], {k: v[r] for k, v in init.items()}, args, kwargs)
+            for r in rows.reshape(-1, n_dev)
+        ]
+        outs = [jax.tree.map(lambda a, i=i: a[i], o) for o in outs for i in range(n_dev)]
+        outs = outs[:chains]
+    else:
+        prog = program(False)
+        outs = [
+            prog(keys[c], {k: jnp.asarray(v[c]) for k, v in init.items()}, args, kwargs)
+            for c in range(chains)
+        ]
     sites = {k: np.stack([np.asarray(o[0][k]) for o in outs]) for k in outs[0][0]}
     extra = {
         "diverging": np.stack([np.asarray(o[1]) for o in outs]),
@@ -335,8 +350,8 @@ def nuts(
     info: dict[str, Any] = {"reparam": "laplace"}
     if terms is None:
         static = (("likelihood", lik), ("log_residuals", log_res), ("df", float(df)))
-        prog = _program(
-            "laplace", law, static, int(warmup), int(draws), float(target_accept),
+        prog = functools.partial(
+            _program, "laplace", law, static, int(warmup), int(draws), float(target_accept),
             int(max_tree_depth),
         )  # fmt: skip
         s, extra = _run_chains(prog, chain_method, init, rng, (x, y), args)
@@ -490,7 +505,9 @@ def _sample_chart(
     )  # fmt: skip
 
     def run(shear: Shear, n_warm: int, n_draw: int, init: dict[str, Any]) -> Any:
-        prog = _program("chart", law, static, n_warm, n_draw, target_accept, max_tree_depth)
+        prog = functools.partial(
+            _program, "chart", law, static, n_warm, n_draw, target_accept, max_tree_depth
+        )
         kwargs = {"shear": shear, "chart": chart, **data}
         return _run_chains(prog, chain_method, init, rng, (x, y), kwargs)
 
