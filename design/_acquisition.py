@@ -42,7 +42,7 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
 from scipy.special import expit, logit
 
-from scalinglaws._fit import _compiled, _pad
+from scalinglaws._fit import _compiled, _pad, _solve_chunked
 from scalinglaws._law import Law
 from scalinglaws._losses import make_loss
 
@@ -144,19 +144,8 @@ def fit_multistart(
     solve_all = _compiled(law, _MSE, "lm")[0]
 
     def run(u0: np.ndarray, iters: int) -> tuple[np.ndarray, np.ndarray]:
-        n = len(u0)
-        n_chunks = -(-n // START_CHUNK)
-        u0 = np.concatenate([u0, u0[: n_chunks * START_CHUNK - n]])  # pad the last chunk
-        us, fs = [], []
-        for c in range(n_chunks):  # one compiled shape (START_CHUNK starts) for every count
-            res = solve_all(
-                jnp.asarray(u0[c * START_CHUNK : (c + 1) * START_CHUNK]), payload,
-                jnp.asarray(iters),
-            )  # fmt: skip
-            us.append(np.asarray(res.u))
-            fs.append(np.asarray(res.f))
-        f = np.concatenate(fs)[:n]
-        return np.concatenate(us)[:n], np.where(np.isfinite(f), f, np.inf)
+        res = _solve_chunked(solve_all, u0, payload, iters, START_CHUNK, fixed=True)
+        return np.asarray(res.u), np.where(np.isfinite(res.f), res.f, np.inf)
 
     u0 = _np_inverse(law, th0)
     keeps = [] if polish is None else list(np.atleast_1d(polish).astype(int))

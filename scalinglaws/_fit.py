@@ -372,12 +372,19 @@ def fit(
 MAX_CHUNK_ELEMENTS = 2**25
 
 
-def _solve_chunked(solve_all, u0: np.ndarray, payload: Any, max_iter: int, chunk: int):
-    """Run ``solve_all`` over starts in chunks of one size (one compiled shape, bounded memory)."""
+def _solve_chunked(
+    solve_all, u0: np.ndarray, payload: Any, max_iter: int, chunk: int, fixed: bool = False
+):
+    """Run ``solve_all`` over starts in chunks of one size (one compiled shape, bounded memory).
+
+    The chunk shrinks to the start count and to a memory bound, unless ``fixed`` (callers that
+    run many small start counts on one law and want a single compiled shape).
+    """
     leaves = jax.tree_util.tree_leaves(payload)
     per_start = max(1, sum(int(np.prod(v.shape)) for v in leaves)) * u0.shape[1]
     s = u0.shape[0]
-    chunk = int(max(1, min(chunk, s, max(16, MAX_CHUNK_ELEMENTS // per_start))))
+    if not fixed:
+        chunk = int(max(1, min(chunk, s, max(16, MAX_CHUNK_ELEMENTS // per_start))))
     n_chunks = -(-s // chunk)
     pad = np.concatenate([u0, np.repeat(u0[:1], n_chunks * chunk - s, axis=0)])
     it = jnp.asarray(max_iter)
