@@ -58,3 +58,33 @@ def test_bench_resume_runs_only_unfinished_laws(tmp_path, monkeypatch):
     cols = ["law", "method", "seed", "budget_fraction", "r2"]
     pd.testing.assert_frame_equal(again[cols], full[cols])
     assert len(pd.read_csv(part)) == len(full)
+
+
+def test_final_fit_is_reused_while_the_observed_runs_do_not_change(monkeypatch):
+    """all-data observes the whole pool once: its three checkpoint fits are one fit, and a new
+    observation triggers a new one."""
+    import numpy as np
+
+    from scalinglaws import get_law
+    from scalinglaws.design import _propose
+    from scalinglaws.design._propose import DesignLoop
+
+    law = get_law("chinchilla")
+    truth = np.array([1.69, 406.4, 410.7, 0.34, 0.28])
+    rng = np.random.default_rng(0)
+    x = {"N": 10 ** rng.uniform(7, 9, 30), "D": 10 ** rng.uniform(9, 11, 30)}
+    y = np.asarray(law(truth, x))[:, None]
+    calls = []
+    real = _propose.fit_multistart
+    monkeypatch.setattr(
+        _propose, "fit_multistart", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    loop = DesignLoop(law, x, y, 6 * x["N"] * x["D"], np.arange(25), np.arange(25, 30), 1.0)
+    loop.observe(range(20))
+    first = loop.final_fit(32, polish=8, screen_iter=10)
+    np.testing.assert_array_equal(loop.final_fit(32, seed=5, polish=8, screen_iter=10), first)
+    assert len(calls) == 1
+    np.testing.assert_allclose(first, truth, rtol=1e-3)
+    loop.observe([20])
+    loop.final_fit(32, polish=8, screen_iter=10)
+    assert len(calls) == 2
