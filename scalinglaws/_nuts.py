@@ -69,7 +69,10 @@ from ._reparam import (
 RHAT_MAX = 1.01
 POOL_RHAT = 1.1  # groups of chains from different modes whose pooled r̂ is below this overlap
 REPARAMS = ("auto", "laplace", "chart")
-PILOT = ((150, 100), (100, 150))  # (warm-up, draws) per chain of the chart's pilot stages
+# (warm-up, draws) per chain of the chart's pilot stages. Long stages pay for themselves: a shear
+# fitted to 1,000 draws a chain leaves fewer leapfrog steps per transition and 2-4x the ESS of
+# (150, 100), (100, 150); farseer, --seed 0-4: r_hat <= 1.0052 on all five, was 1.013-1.19
+PILOT = ((600, 400), (400, 600))
 _DENSE = True
 _ADAPT = True
 
@@ -489,13 +492,16 @@ def _sample_chart(
     prec = fisher_factor(lap.sigma, lap.likelihood, df) * jc.T @ jc
     prec = prec + np.diag(np.where(kept, 2.0 * sg * (1.0 - sg), 0.0))
     chol = _chol(_safe_inv(prec))
-    # the pilot runs one chain per group of chains (per mode started from); the chains that
-    # count start, two or more per group, where their group's pilot chain ended
+    # the pilot runs at least one chain per group of chains (per mode started from), and as
+    # many as the devices run at once (a device would otherwise idle): the shear is fitted to
+    # all their draws, and the chains that count start where their group's pilot chains ended
     groups, member = np.unique(start_mode, return_inverse=True)
-    z0 = np.linalg.solve(chol, (c_modes[groups] - c0).T).T
+    slots = jax.local_device_count() if chain_method == "parallel" else 1
+    pilot_group = np.arange(-(-len(groups) // slots) * slots) % len(groups)
+    z0 = np.linalg.solve(chol, (c_modes[groups[pilot_group]] - c0).T).T
     init = {
         "z": z0 + 0.1 * rng.standard_normal(z0.shape),
-        "z_sigma": 0.1 * rng.standard_normal(len(groups)),
+        "z_sigma": 0.1 * rng.standard_normal(len(pilot_group)),
     }
     data = {k: args[k] for k in ("w", "sigma_hat", "sigma_sd")}
 
@@ -528,7 +534,11 @@ def _sample_chart(
             "z_sigma": np.asarray(s["z_sigma"])[:, -1],
         }
     t_pilot = time.perf_counter() - t_pilot
-    init = {k: np.asarray(v)[member] for k, v in init.items()}
+    # the chains of a group start, in turn, where that group's pilot chains ended
+    rank = np.array([np.sum(member[:c] == member[c]) for c in range(len(member))])
+    ends = [np.flatnonzero(pilot_group == g) for g in range(len(groups))]
+    src = np.array([ends[g][r % len(ends[g])] for g, r in zip(member, rank, strict=True)])
+    init = {k: np.asarray(v)[src] for k, v in init.items()}
     init["z"] = init["z"] + 0.1 * rng.standard_normal(init["z"].shape)
     s, extra = run(shear, warmup, draws, init)
     s["u"] = chart_to_u(law, terms, chart, charted(shear, s["z"]))
