@@ -230,9 +230,10 @@ def _run_chains(
 
     ``"parallel"`` runs the chains in rounds of one chain per JAX device (the CPU's cores under
     ``sl``) through the ``pmap``-ed program, padding the last round with a repeated chain.
-    Dispatch is asynchronous, so the devices sample at the same time; numpyro's own ``pmap``
-    chains ran no faster than sequential ones for these small models (farseer: 35 s against
-    38 s); this scales with the cores and compiles once, not once per device.
+    Dispatch is asynchronous, so the devices sample at the same time and the rounds queue up;
+    the program compiles once for all devices. (numpyro's own ``chain_method="parallel"``,
+    which re-traces its sampling loop on every run, was no faster than sequential chains here:
+    farseer 35 s against 38 s.)
     """
     init = {k: np.asarray(v) for k, v in init.items()}  # host copies: sliced, then placed
     chains = len(next(iter(init.values())))
