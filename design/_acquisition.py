@@ -149,8 +149,13 @@ def fit_multistart(
 
     u0 = _np_inverse(law, th0)
     keeps = [] if polish is None else list(np.atleast_1d(polish).astype(int))
-    iters = list(np.atleast_1d(screen_iter).astype(int))
-    if len(iters) != len(keeps) or (keeps and keeps[0] >= starts):
+    iters = list(np.atleast_1d(screen_iter).astype(int)) if keeps else []
+    if len(iters) != len(keeps):
+        raise ValueError(
+            f"polish {polish!r} and screen_iter {screen_iter!r} need one iteration count per "
+            "polish stage"
+        )
+    if keeps and keeps[0] >= starts:  # nothing to screen out: every start runs to max_iter
         keeps, iters = [], []
     u, f = u0, None
     idx = np.arange(starts)  # rows of (u, f) still being refined, best first after each stage

@@ -117,8 +117,9 @@ def run_trajectory(
     Levenberg–Marquardt steps cost most, the best 64 after 30 and the best 16 after 30 more:
     the same R² on domain sl_1 and sl_7 (random and all-data, 2 seeds) in less time.
     """
-    if final_polish is None or final_screen is None:
-        final_polish, final_screen = ((64, 16), (30, 30)) if law.n_params > 16 else (64, 30)
+    polish, screen = ((64, 16), (30, 30)) if law.n_params > 16 else (64, 30)
+    final_polish = polish if final_polish is None else final_polish
+    final_screen = screen if final_screen is None else final_screen
     fracs = sorted(task.budget_fractions) or [0.01, 0.05, 0.1]
     t0 = time.perf_counter()
     loops, spent, pending = [], [], []

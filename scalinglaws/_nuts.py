@@ -241,6 +241,7 @@ def _run_chains(
         [np.asarray(jax.random.PRNGKey(int(rng.integers(2**31)))) for _ in range(chains)]
     )
     n_dev = jax.local_device_count() if chain_method == "parallel" else 1
+    # every call is dispatched before any result is read, so the devices run at the same time
     if n_dev > 1:
         prog = program(True)
         rows = np.arange(-(-chains // n_dev) * n_dev) % chains  # pad: repeat the first chains
@@ -248,19 +249,20 @@ def _run_chains(
             prog(keys[r], {k: v[r] for k, v in init.items()}, args, kwargs)
             for r in rows.reshape(-1, n_dev)
         ]
-        outs = [jax.tree.map(lambda a, i=i: a[i], o) for o in outs for i in range(n_dev)]
-        outs = outs[:chains]
+        host = [jax.tree.map(np.asarray, o) for o in outs]  # leading axis: one chain per device
     else:
         prog = program(False)
         outs = [
             prog(keys[c], {k: jnp.asarray(v[c]) for k, v in init.items()}, args, kwargs)
             for c in range(chains)
         ]
-    sites = {k: np.stack([np.asarray(o[0][k]) for o in outs]) for k in outs[0][0]}
-    extra = {
-        "diverging": np.stack([np.asarray(o[1]) for o in outs]),
-        "num_steps": np.stack([np.asarray(o[2]) for o in outs]),
-    }
+        host = [jax.tree.map(lambda a: np.asarray(a)[None], o) for o in outs]
+
+    def stack(get: Callable[[Any], np.ndarray]) -> np.ndarray:
+        return np.concatenate([get(o) for o in host])[:chains]
+
+    sites = {k: stack(lambda o, k=k: o[0][k]) for k in host[0][0]}
+    extra = {"diverging": stack(lambda o: o[1]), "num_steps": stack(lambda o: o[2])}
     return sites, extra
 
 

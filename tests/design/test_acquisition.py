@@ -129,3 +129,5 @@ def test_successive_halving_fit_recovers_a_known_law():
     assert f[0] < 1e-12
     screened, fs = fit_multistart(law, x, y, starts=32, seed=1, max_iter=10)
     assert f[0] < fs[0] and np.all(np.isfinite(f))
+    with pytest.raises(ValueError, match="one iteration count per polish stage"):
+        fit_multistart(law, x, y, starts=32, polish=(8, 4), screen_iter=10)
