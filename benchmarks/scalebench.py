@@ -2,6 +2,7 @@
 
     python benchmarks/scalebench.py run  [--seeds 10] [--tasks all]      # runs `sl bench`
     python benchmarks/scalebench.py table RESULTS.csv [--wall SECONDS]   # markdown tables
+    python benchmarks/scalebench.py plot RESULTS.csv OUT.png            # R² against budget
 
 The run is exactly ``sl bench --task all --seeds 10 --workers 2 -o benchmarks/scalebench.csv``.
 """
@@ -101,6 +102,11 @@ def main(argv: list[str]) -> None:
         print(tables(df))
         print("\n### Against the paper's MSPE\n")
         print(verdict(df))
+    elif argv and argv[0] == "plot" and len(argv) == 3:
+        from scalinglaws.cli._designcmd import plot
+
+        plot(summarize(pd.read_csv(argv[1])), argv[2])
+        print(f"wrote {argv[2]}")
     else:
         print(__doc__)
 

@@ -11,7 +11,7 @@ import click
 
 from scalinglaws._io import read_table
 from scalinglaws.design._acquisition import METHODS
-from scalinglaws.design._bench import BENCH_METHODS
+from scalinglaws.design._bench import BENCH_METHODS, PAPER_TABLE2, SHORT
 
 from ._common import CliError, fmt, table
 
@@ -140,7 +140,8 @@ def bench(tasks, methods, seeds, laws, workers, gamma, output, resume):
 
 
 def plot(summ, path: str) -> None:
-    """R² against budget fraction, one line per method, one panel per task."""
+    """R² against budget fraction, one line per method, one panel per task; the paper's MSPE
+    (Table 2) dashed in black on the bundled ScaleBench tasks."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -157,6 +158,10 @@ def plot(summ, path: str) -> None:
             sub = sub.sort_values("budget_fraction")
             ax.errorbar(100 * sub["budget_fraction"], sub["mean"], yerr=sub["std"], marker="o",
                         capsize=2, label=m, lw=2.5 if m == "hedge" else 1.2)  # fmt: skip
+        paper = PAPER_TABLE2["mspe"].get(SHORT.get(task, ""))
+        fr = sorted(part["budget_fraction"].unique())
+        if paper is not None and len(fr) == len(paper):
+            ax.plot([100 * f for f in fr], paper, "k--x", lw=1.2, label="paper MSPE")
         ax.set_title(task.replace("_scaling_law", ""))
         ax.set_xlabel("budget (% of pool cost)")
         ax.set_ylabel("target R²")
