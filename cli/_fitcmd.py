@@ -252,8 +252,14 @@ def fit_cmd(
         results[name] = res
         posts[name] = _posterior(res, unc, seed)
     if test is not None:
-        r2 = _target_r2(law, results, test, group, columns)
-        click.echo(f"\nR² on the target region ({len(test)} held-out runs): {r2:.4f}")
+        r2, bad = _target_r2(law, results, test, group, columns)
+        if bad:
+            click.echo(
+                f"\nR² on the target region: undefined; the fitted law is not finite on {bad} of "
+                f"the {len(test)} held-out runs (it leaves its domain there)"
+            )
+        else:
+            click.echo(f"\nR² on the target region ({len(test)} held-out runs): {r2:.4f}")
     if json_path:
         if len(results) == 1:
             name = next(iter(results))
@@ -364,7 +370,10 @@ def _load_posterior(law: Law, rec: dict, group: str | None, fit_json: str) -> An
     return load_draws(law, sec, Path(fit_json).parent / str(sec["draws"]))
 
 
-def _target_r2(law: Law, results: dict[str, Any], test, group: str | None, columns) -> float:
+def _target_r2(
+    law: Law, results: dict[str, Any], test, group: str | None, columns
+) -> tuple[float, int]:
+    """R² of the fitted law(s) on the held-out runs, and how many runs it is not finite on."""
     ys, ps = [], []
     parts = {"all": test} if not group else dict(list(test.groupby(group, sort=False)))
     for g, df in parts.items():
@@ -372,8 +381,10 @@ def _target_r2(law: Law, results: dict[str, Any], test, group: str | None, colum
         runs = prepare_runs(df, law, source="test split", columns=columns, min_rows=1)
         ys.append(runs.y)
         ps.append(np.asarray(law(res.params, runs.x)).reshape(runs.y.shape))
-    y, p = np.concatenate(ys).ravel(), np.concatenate(ps).ravel()
-    return float(1 - np.sum((y - p) ** 2) / np.sum((y - y.mean()) ** 2))
+    y, p = np.concatenate(ys), np.concatenate(ps)
+    bad = int(np.sum(~np.isfinite(p.reshape(len(p), -1)).all(axis=1)))
+    y, p = y.ravel(), p.ravel()
+    return float(1 - np.sum((y - p) ** 2) / np.sum((y - y.mean()) ** 2)), bad
 
 
 def _summary(law: Law, params: dict[str, float]) -> dict[str, Any]:

@@ -42,7 +42,7 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
 from scipy.special import expit, logit
 
-from scalinglaws._fit import _compiled, _pad, _solve_chunked
+from scalinglaws._fit import _compiled, _pad, _solve_chunked, revive_starts
 from scalinglaws._law import Law
 from scalinglaws._losses import make_loss
 
@@ -147,7 +147,7 @@ def fit_multistart(
         res = _solve_chunked(solve_all, u0, payload, iters, START_CHUNK, fixed=True)
         return np.asarray(res.u), np.where(np.isfinite(res.f), res.f, np.inf)
 
-    u0 = _np_inverse(law, th0)
+    u0 = revive_starts(law, _np_inverse(law, th0), lambda u: run(u, 0)[1])
     keeps = [] if polish is None else list(np.atleast_1d(polish).astype(int))
     iters = list(np.atleast_1d(screen_iter).astype(int)) if keeps else []
     if len(iters) != len(keeps):

@@ -14,7 +14,7 @@ import functools
 import itertools
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jax
@@ -340,6 +340,7 @@ def fit(
         payload = ({k: jnp.asarray(v) for k, v in xp.items()}, jnp.asarray(yp), jnp.asarray(wp))
 
     solve_all, fgh, _ = _compiled(law, lossobj, method)
+    u0 = revive_starts(law, u0, lambda u: _solve_chunked(solve_all, u, payload, 0, polish).f)
     if len(u0) > polish:
         # screen: a few iterations from every start, then polish the best `polish` of them
         screen = _solve_chunked(solve_all, u0, payload, screen_iter, polish)
@@ -367,6 +368,34 @@ def fit(
         n_converged=int(conv_all.sum()), seconds=time.perf_counter() - t0, x=x, y=y,
         delta=delta,
     )  # fmt: skip
+
+
+def revive_starts(
+    law: Law, u: np.ndarray, objective: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """Starts ``u`` (s, p) whose ``objective`` is not finite, pulled toward the bounds' centre.
+
+    Some laws are undefined on much of their box (a negative base under a fractional power, as
+    domain mixture sl_6 with its transfer weights in [-5, 5]): their random starts would sit dead
+    through the whole fit, and a law with no finite random start could not be fitted at all.
+    Each dead start halves its distance to the centre of the unit cube until its objective is
+    finite; after six halvings it is the centre. Live starts are returned unchanged.
+    """
+    dead = np.flatnonzero(~np.isfinite(np.asarray(objective(u))))
+    if len(dead) == 0:
+        return u
+    bij = law.bijector
+    u = np.array(u, dtype=np.float64)
+    q = np.asarray(bij.to_unit(bij.forward(jnp.asarray(u[dead]))))
+    for k in range(1, 8):
+        s = 0.5**k if k < 7 else 0.0
+        trial = np.asarray(bij.inverse(bij.from_unit(jnp.asarray(0.5 + s * (q - 0.5)))))
+        ok = np.isfinite(np.asarray(objective(trial)))
+        u[dead[ok]] = trial[ok]
+        dead, q = dead[~ok], q[~ok]
+        if len(dead) == 0:
+            break
+    return u
 
 
 MAX_CHUNK_ELEMENTS = 2**25

@@ -201,3 +201,37 @@ def test_log_loss_needs_positive_targets():
             loss="log-mse",
             starts=2,
         )
+
+
+def test_dead_starts_are_pulled_toward_the_centre_until_finite():
+    from scalinglaws._fit import revive_starts
+
+    # finite only for |b| <= sqrt(0.05): about a fifth of the box
+    law = sl.formula_law("a * x + sqrt(0.05 - b**2)", {"a": (0, 2), "b": (-1, 1)})
+    bij = law.bijector
+    rng = np.random.default_rng(0)
+    u = np.asarray(bij.inverse(bij.from_unit(rng.uniform(0.02, 0.98, size=(64, 2)))))
+
+    def objective(uu):
+        b = np.asarray(bij.forward(uu))[:, 1]
+        return np.where(np.abs(b) <= np.sqrt(0.05), 1.0, np.inf)
+
+    live = np.isfinite(objective(u))
+    assert 0 < live.sum() < 32
+    out = revive_starts(law, u, objective)
+    assert np.all(np.isfinite(objective(out)))
+    np.testing.assert_array_equal(out[live], u[live])
+    q_in, q_out = (np.asarray(bij.to_unit(bij.forward(v)))[~live] for v in (u, out))
+    assert np.all(np.abs(q_out - 0.5) < np.abs(q_in - 0.5))  # moved toward the centre
+
+
+def test_law_undefined_on_most_of_its_box_is_fitted():
+    # domain mixture sl_6: (p_i + sum_j T_ij p_j)^(-alpha) with T in [-5, 5] is negative somewhere
+    # on the data for every random start; without reviving dead starts the fit raised FitError
+    t = load("domain")
+    law = sl.get_law("domain:sl_6")
+    df = t.train[t.train[t.group] == t.train[t.group].iloc[0]]
+    res = sl.fit(law, df, loss="mse", starts=16, key=0)
+    assert np.isfinite(res.objective)
+    y = df[list(law.outputs)].to_numpy()
+    assert _r2(y.ravel(), np.asarray(res.predict(df)).ravel()) > 0.99
