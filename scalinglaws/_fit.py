@@ -340,7 +340,9 @@ def fit(
         payload = ({k: jnp.asarray(v) for k, v in xp.items()}, jnp.asarray(yp), jnp.asarray(wp))
 
     solve_all, fgh, _ = _compiled(law, lossobj, method)
-    u0 = revive_starts(law, u0, lambda u: _solve_chunked(solve_all, u, payload, 0, polish).f)
+    # dead starts are retried in calls of the screening's shape: no extra compilation
+    c = _chunk_size(u0, payload, polish)
+    u0 = revive_starts(law, u0, lambda u: _solve_chunked(solve_all, u, payload, 0, c, True).f)
     if len(u0) > polish:
         # screen: a few iterations from every start, then polish the best `polish` of them
         screen = _solve_chunked(solve_all, u0, payload, screen_iter, polish)
@@ -401,6 +403,13 @@ def revive_starts(
 MAX_CHUNK_ELEMENTS = 2**25
 
 
+def _chunk_size(u0: np.ndarray, payload: Any, chunk: int) -> int:
+    """Starts per compiled call: ``chunk``, at most the start count and a memory bound."""
+    leaves = jax.tree_util.tree_leaves(payload)
+    per_start = max(1, sum(int(np.prod(v.shape)) for v in leaves)) * u0.shape[1]
+    return int(max(1, min(chunk, u0.shape[0], max(16, MAX_CHUNK_ELEMENTS // per_start))))
+
+
 def _solve_chunked(
     solve_all, u0: np.ndarray, payload: Any, max_iter: int, chunk: int, fixed: bool = False
 ):
@@ -409,11 +418,9 @@ def _solve_chunked(
     The chunk shrinks to the start count and to a memory bound, unless ``fixed`` (callers that
     run many small start counts on one law and want a single compiled shape).
     """
-    leaves = jax.tree_util.tree_leaves(payload)
-    per_start = max(1, sum(int(np.prod(v.shape)) for v in leaves)) * u0.shape[1]
     s = u0.shape[0]
     if not fixed:
-        chunk = int(max(1, min(chunk, s, max(16, MAX_CHUNK_ELEMENTS // per_start))))
+        chunk = _chunk_size(u0, payload, chunk)
     n_chunks = -(-s // chunk)
     pad = np.concatenate([u0, np.repeat(u0[:1], n_chunks * chunk - s, axis=0)])
     it = jnp.asarray(max_iter)
