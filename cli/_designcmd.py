@@ -86,8 +86,8 @@ def propose(pool, runs, in_flight, law, target, cost, budget, batch, method, gam
 @click.option("--gamma", default=0.4, show_default=True, type=float)
 @click.option("-o", "--output", type=click.Path(), help="Results CSV (and a PNG next to it).")
 @click.option("--resume", is_flag=True,
-              help="Keep the laws already finished in OUTPUT.partial (from an interrupted run) "
-              "and run only the rest.")  # fmt: skip
+              help="Keep the trajectories already finished in OUTPUT.partial (from an interrupted "
+              "run) and run only the rest.")  # fmt: skip
 def bench(tasks, methods, seeds, laws, workers, gamma, output, resume):
     """Replay the ScaleBench protocol: R² on the target region at each budget checkpoint."""
     from tqdm import tqdm

@@ -17,7 +17,9 @@ starts from a space-filling cheap design.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import csv
 import dataclasses
+import io
 import multiprocessing as mp
 import os
 import time
@@ -204,17 +206,46 @@ def _advance(loop, g, cp, final, method, spent, pending, gi, growth) -> None:
 
 
 def run_law(
-    task_name: str, law_name: str, methods: Sequence[str], seeds: Sequence[int], opts: dict
+    task_name: str,
+    law_name: str,
+    pairs: Sequence[tuple[str, int]],
+    opts: dict,
+    partial: str | Path | None = None,
 ) -> list[dict[str, Any]]:
-    """All (method, seed) replays of one law of one task (one worker job)."""
+    """The (method, seed) replays ``pairs`` of one law of one task (one worker job).
+
+    With ``partial``, each finished trajectory's rows are appended to that CSV at once (one
+    ``write`` on an append-mode file), so an interrupted job keeps its finished trajectories.
+    """
     task = load(task_name)
     law = get_law(f"{task_name}:{law_name}")
     groups = _groups(task, law)
     rows = []
-    for method in methods:
-        for seed in seeds:
-            rows += run_trajectory(task, law, groups, method, seed, **opts)
+    for method, seed in pairs:
+        new = run_trajectory(task, law, groups, method, seed, **opts)
+        if partial is not None:
+            _append_rows(partial, new)
+        rows += new
     return rows
+
+
+def _append_rows(path: str | Path, rows: list[dict[str, Any]]) -> None:
+    buf = io.StringIO()
+    csv.DictWriter(buf, COLUMNS, lineterminator="\n").writerows(rows)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, buf.getvalue().encode())
+    finally:
+        os.close(fd)
+
+
+def _finished(path: str | Path) -> pd.DataFrame:
+    """The complete trajectories of a partial results CSV (a torn last line or a trajectory
+    with missing checkpoints, from a killed run, is dropped)."""
+    old = pd.read_csv(path, on_bad_lines="skip").dropna(subset=COLUMNS)
+    old["seed"] = old["seed"].astype(int)
+    n = old.groupby(["task", "law", "method", "seed"])["budget_fraction"].transform("size")
+    return old[n == n.groupby(old["task"]).transform("max")].reset_index(drop=True)
 
 
 def _init_worker() -> None:
@@ -245,8 +276,9 @@ def bench(
 
     Returns a DataFrame with columns ``task, law, method, seed, budget_fraction, r2, cost_spent
     (fraction of the pool's total cost), n_runs, seconds``. With ``partial``, every finished
-    job (one law: every method and seed) has its rows appended to that CSV as it arrives; with
-    ``resume``, laws already complete in ``partial`` are kept and not run again.
+    trajectory (one law, method and seed) has its rows appended to that CSV as it ends; with
+    ``resume``, the trajectories already complete in ``partial`` are kept (whatever their task)
+    and only the others run.
     """
     tasks = [str(t) for t in (task if isinstance(task, (list, tuple)) else [task])]
     bad = [m for m in methods if m not in BENCH_METHODS]
@@ -255,7 +287,13 @@ def bench(
     seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     if not seed_list:
         raise DesignError("--seeds must be >= 1")
-    jobs = []
+    old = pd.DataFrame(columns=COLUMNS)
+    if partial is not None and resume and Path(partial).exists():
+        old = _finished(partial)
+    if partial is not None:  # the complete trajectories only, then appended to
+        old[COLUMNS].to_csv(partial, index=False)
+    have = set(zip(old["task"], old["law"], old["method"], old["seed"], strict=True))
+    jobs, keep = [], []
     for t in tasks:
         tk = load(t)
         names = list(laws) if laws else list(tk.law_names)
@@ -264,48 +302,30 @@ def bench(
             raise DesignError(
                 f"task {tk.name!r} has no law {unknown[0]!r}; its laws are {', '.join(tk.law_names)}"
             )
-        # one job per law (every method and seed), so a worker compiles each law's kernels once;
-        # its weight estimates its cost (residuals × parameters of the largest fit)
+        # one job per law (its missing methods and seeds), so a worker compiles each law's
+        # kernels once; its weight estimates its cost (residuals × parameters of the largest fit)
         for n in names:
-            p = get_law(f"{t}:{n}").n_params
-            jobs.append((len(tk.train) * len(tk.targets) * p, t, n, list(methods), seed_list))
+            pairs = [(m, s) for m in methods for s in seed_list if (tk.name, n, m, s) not in have]
+            sel = old[(old["task"] == tk.name) & (old["law"] == n)]
+            keep.append(sel[sel["method"].isin(methods) & sel["seed"].isin(seed_list)])
+            if pairs:
+                p = get_law(f"{t}:{n}").n_params
+                jobs.append((len(tk.train) * len(tk.targets) * p, t, n, pairs))
     jobs.sort(key=lambda j: j[0])  # cheap jobs first: partial results come early
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = pd.concat(keep).to_dict("records") if keep else []
     done = 0
-    if partial is not None and resume and Path(partial).exists():
-        old = pd.read_csv(partial)
-        keep, todo = [], []
-        for job in jobs:
-            _, t, n, ms, ss = job
-            sel = old[(old["task"] == load(t).name) & (old["law"] == n)]
-            have = set(zip(sel["method"], sel["seed"], strict=True))
-            if all((m, s) in have for m in ms for s in ss):
-                keep.append(sel[sel["method"].isin(ms) & sel["seed"].isin(ss)])
-            else:
-                todo.append(job)
-        jobs = todo
-        rows = pd.concat(keep).to_dict("records") if keep else []
-        pd.DataFrame(rows, columns=COLUMNS).to_csv(partial, index=False)
-    elif partial is not None:
-        pd.DataFrame(columns=COLUMNS).to_csv(partial, index=False)
-
-    def collect(new: list[dict[str, Any]]) -> None:
-        rows.extend(new)
-        if partial is not None:
-            pd.DataFrame(new, columns=COLUMNS).to_csv(partial, mode="a", header=False, index=False)
-
     if workers <= 1:
-        for _, t, n, ms, ss in jobs:
-            collect(run_law(t, n, ms, ss, opts))
+        for _, t, n, pairs in jobs:
+            rows.extend(run_law(t, n, pairs, opts, partial))
             done += 1
             if progress:
                 progress(done, len(jobs))
     else:
         ctx = mp.get_context("spawn")
         with cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as ex:
-            futs = [ex.submit(run_law, t, n, ms, ss, opts) for _, t, n, ms, ss in jobs]
+            futs = [ex.submit(run_law, t, n, pairs, opts, partial) for _, t, n, pairs in jobs]
             for fut in cf.as_completed(futs):
-                collect(fut.result())
+                rows.extend(fut.result())
                 done += 1
                 if progress:
                     progress(done, len(jobs))

@@ -41,23 +41,36 @@ def test_bench_cli(tmp_path):
     assert res.exit_code == 2 and "error:" in res.output
 
 
-def test_bench_resume_runs_only_unfinished_laws(tmp_path, monkeypatch):
+def test_bench_resume_runs_only_unfinished_trajectories(tmp_path, monkeypatch):
     from scalinglaws.design import _bench
 
     part = tmp_path / "res.csv.partial"
-    full = bench("parallel", methods=["cheapest"], seeds=1, laws=["sl_1", "sl_2"], workers=1,
-                 partial=part)  # fmt: skip
-    # an interrupted run: sl_2 never finished
-    pd.read_csv(part).query("law == 'sl_1'").to_csv(part, index=False)
+    kw = dict(methods=["cheapest", "random"], seeds=1, laws=["sl_1", "sl_2"], workers=1)
+    full = bench("parallel", partial=part, **kw)
+    # written one trajectory at a time, as they end
+    cols = ["law", "method", "seed", "budget_fraction", "r2"]
+    pd.testing.assert_frame_equal(
+        pd.read_csv(part).sort_values(cols[:4]).reset_index(drop=True)[cols], full[cols]
+    )
+    # an interrupted run: sl_1 random lost its last checkpoint, sl_2 random never ran, the last
+    # line was torn by the kill; another task's rows share the file
+    old = pd.read_csv(part)
+    cut = old[~((old["law"] == "sl_2") & (old["method"] == "random"))]
+    cut = cut.drop(cut[(cut["law"] == "sl_1") & (cut["method"] == "random")].index[-1:])
+    other = old.head(3).assign(task="other_task")
+    pd.concat([cut, other]).to_csv(part, index=False)
+    with open(part, "a") as f:
+        f.write("parallel_scaling_law,sl_2,random,0,0.0")
     calls = []
     real = _bench.run_law
-    monkeypatch.setattr(_bench, "run_law", lambda t, n, *a: calls.append(n) or real(t, n, *a))
-    again = bench("parallel", methods=["cheapest"], seeds=1, laws=["sl_1", "sl_2"], workers=1,
-                  partial=part, resume=True)  # fmt: skip
-    assert calls == ["sl_2"]
-    cols = ["law", "method", "seed", "budget_fraction", "r2"]
+    monkeypatch.setattr(
+        _bench, "run_law", lambda t, n, pairs, *a: calls.append((n, pairs)) or real(t, n, pairs, *a)
+    )
+    again = bench("parallel", partial=part, resume=True, **kw)
+    assert sorted(calls) == [("sl_1", [("random", 0)]), ("sl_2", [("random", 0)])]
     pd.testing.assert_frame_equal(again[cols], full[cols])
-    assert len(pd.read_csv(part)) == len(full)
+    after = pd.read_csv(part)
+    assert len(after) == len(full) + 3 and (after["task"] == "other_task").sum() == 3
 
 
 def test_final_fit_is_reused_while_the_observed_runs_do_not_change(monkeypatch):
