@@ -20,6 +20,19 @@ ORDER = ["lr_bsz", "domain", "vocab", "parallel", "moe", "data_con", "sparsity",
 METHODS = ["random", "cheapest", "inverse-cost", "dopt", "vopt", "mspe", "hedge"]
 
 
+def complete_laws(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the laws that have every method and seed of the file (a partial from a
+    running or interrupted ``sl bench`` also holds laws part-way through)."""
+    need = df["method"].nunique() * df["seed"].nunique()
+    n = df.groupby(["task", "law"])["budget_fraction"].transform("size")
+    per = df.groupby("task")["budget_fraction"].transform("nunique")
+    keep = n == need * per
+    dropped = sorted(set(zip(df.loc[~keep, "task"].map(SHORT), df.loc[~keep, "law"])))
+    if dropped:
+        print("left out (not finished): " + ", ".join(f"{t} {law}" for t, law in dropped))
+    return df[keep]
+
+
 def tables(df: pd.DataFrame) -> str:
     s = summarize(df)
     s["short"] = s["task"].map(SHORT)
@@ -98,14 +111,14 @@ def main(argv: list[str]) -> None:
         print(" ".join(cmd), flush=True)
         subprocess.run(cmd, check=True)
     elif argv and argv[0] == "table":
-        df = pd.read_csv(argv[1])
+        df = complete_laws(pd.read_csv(argv[1]))
         print(tables(df))
         print("\n### Against the paper's MSPE\n")
         print(verdict(df))
     elif argv and argv[0] == "plot" and len(argv) == 3:
         from scalinglaws.cli._designcmd import plot
 
-        plot(summarize(pd.read_csv(argv[1])), argv[2])
+        plot(summarize(complete_laws(pd.read_csv(argv[1]))), argv[2])
         print(f"wrote {argv[2]}")
     else:
         print(__doc__)
