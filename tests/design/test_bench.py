@@ -101,3 +101,39 @@ def test_final_fit_is_reused_while_the_observed_runs_do_not_change(monkeypatch):
     loop.observe([20])
     loop.final_fit(32, polish=8, screen_iter=10)
     assert len(calls) == 2
+
+
+def test_hedge_predicts_with_the_mean_over_optima_the_data_cannot_tell_apart():
+    """One run of a 2-parameter line leaves a valley of exact fits (a + b = 0.5): hedge predicts
+    with the median over the valley's optima, the other methods with the best one. With the line
+    identified (three runs), every optimum is the same and both predict the truth."""
+    import numpy as np
+
+    from scalinglaws._law import Law
+    from scalinglaws.design._propose import DesignLoop
+
+    line = Law(
+        name="line", inputs=("x",), params=("a", "b"), bounds=((-1.0, 1.0), (-1.0, 1.0)),
+        fn=lambda p, x: p["a"] + p["b"] * x["x"],
+    )  # fmt: skip
+    x = {"x": np.array([1.0, 2.0, 0.0, 3.0])}
+    y = (0.2 + 0.3 * x["x"])[:, None]
+    target = {"x": np.array([3.0])}
+
+    def loop(method, rows):
+        lp = DesignLoop(line, x, y, np.ones(4), np.arange(3), np.array([3]), 3.0, method=method)
+        lp.observe(rows)
+        return lp, lp.final_fit(64, polish=16, screen_iter=10)
+
+    hedge, best = loop("hedge", [0])
+    mspe, best_m = loop("mspe", [0])
+    np.testing.assert_allclose(best, best_m)
+    valley = hedge._final[2]
+    np.testing.assert_allclose(valley.sum(1), 0.5, atol=1e-6)  # every kept optimum fits exactly
+    at3 = valley[:, 0] + 3 * valley[:, 1]
+    assert np.ptp(at3) > 0.5  # the valley's predictions at x = 3 differ widely
+    np.testing.assert_allclose(hedge.final_predict(target)[0, 0], np.median(at3), rtol=1e-9)
+    np.testing.assert_allclose(mspe.final_predict(target)[0, 0], best[0] + 3 * best[1], rtol=1e-9)
+    for method in ("hedge", "mspe"):
+        lp, _ = loop(method, [0, 1, 2])
+        np.testing.assert_allclose(lp.final_predict(target)[0, 0], 1.1, rtol=1e-6)
