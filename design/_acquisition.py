@@ -290,7 +290,8 @@ def build_posterior(
         s2 = np.maximum(np.einsum("snp,spq,snq->sn", je, covs, je), 0.0) + sigma2
         dm = mus[:, None, :] - mus[None, :, :]
         va, vb = s2[:, None, :], s2[None, :, :]
-        skl = 0.25 * (va / vb + vb / va - 2 + dm**2 * (1 / va + 1 / vb))
+        with np.errstate(over="ignore", invalid="ignore"):  # far modes: inf, capped below
+            skl = 0.25 * (va / vb + vb / va - 2 + dm**2 * (1 / va + 1 / vb))
         dist = np.log1p(np.clip(np.nan_to_num(skl.mean(-1), nan=1e12, posinf=1e12), 0, None))
         np.fill_diagonal(dist, 0.0)
         dist = 0.5 * (dist + dist.T)
@@ -432,8 +433,11 @@ def mspe_inter_gain(
 
 def condition(cov: np.ndarray, j: np.ndarray, sigma2: float) -> np.ndarray:
     """Σ after observing a run with Jacobian ``j`` (k, p): ``Σ − Σ jᵀ (σ²I + j Σ jᵀ)⁻¹ j Σ``."""
-    a = j @ cov
-    s = a @ j.T + sigma2 * np.eye(j.shape[0])
+    with np.errstate(over="ignore", invalid="ignore"):
+        a = j @ cov
+        s = a @ j.T + sigma2 * np.eye(j.shape[0])
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(s))):
+        return cov  # a Jacobian that overflows: leave Σ as it is rather than poison it
     return cov - a.T @ np.linalg.solve(s, a)
 
 
@@ -492,6 +496,8 @@ def select_batch(
             ) / penalty  # fmt: skip
         score = np.where(np.isfinite(score), score, -np.inf)
         i = int(np.argmax(np.where(ok, score, -np.inf)))
+        if not ok[i]:  # no finite score among the affordable ones: the first of them
+            i = int(np.flatnonzero(ok)[0])
         picks.append((i, float(score[i])))
         avail[i] = False
         left -= costs[i]

@@ -131,3 +131,26 @@ def test_successive_halving_fit_recovers_a_known_law():
     assert f[0] < fs[0] and np.all(np.isfinite(f))
     with pytest.raises(ValueError, match="one iteration count per polish stage"):
         fit_multistart(law, x, y, starts=32, polish=(8, 4), screen_iter=10)
+
+
+def test_model_scores_that_are_all_non_finite_never_break_the_budget():
+    """A Jacobian that overflows makes every V-optimal score non-finite: the batch must still
+    hold only affordable, distinct candidates (the first affordable one, then the next...)."""
+    from scalinglaws.design._acquisition import ModePosterior
+
+    p, m, t = 2, 5, 3
+    post = ModePosterior(
+        thetas=np.zeros((1, p)), weights=np.ones(1), covs=np.eye(p)[None], reps=np.zeros(1, int),
+        sigma2=1.0, best=np.zeros(p), best_index=0, mse=1.0, n_obs=3,
+    )  # fmt: skip
+    jc = np.full((1, m, 1, p), np.nan)
+    costs = np.array([9.0, 1.0, 2.0, 9.0, 1.0])
+    with np.errstate(invalid="ignore"):
+        picks = select_batch(
+            "vopt", costs=costs, total_cost=22.0, remaining=3.0, q=5, rng=np.random.default_rng(0),
+            post=post, jac_cand=jc, pred_cand=np.zeros((1, m, 1)),
+            jac_target=np.ones((1, t, 1, p)), pred_target=np.zeros((1, t, 1)),
+        )  # fmt: skip
+    rows = [i for i, _ in picks]
+    assert rows == [1, 2]
+    assert costs[rows].sum() <= 3.0
