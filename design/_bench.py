@@ -9,11 +9,11 @@ geometric schedule: batches of ``q = max(1, ⌊ρ·n⌋)`` proposals (covariance
 pending picks) followed by one warm-started refit, so a trajectory of n runs costs
 O(log n / log(1+ρ)) refits instead of n.
 
-``hedge`` (ours) differs from ``mspe`` in the protocol by how it spends: it proposes only runs
-that fit the *current* checkpoint's remaining budget (no proposal is ever deferred) and starts
-from a space-filling cheap design; and by how it predicts at a checkpoint: with the median over the
-optima the data cannot tell apart from the best (:meth:`DesignLoop.final_predict`), where the
-other methods use the best optimum alone, as the paper.
+``hedge`` (ours) differs from ``mspe`` in the protocol in two ways. How it spends: it proposes
+only runs that fit the *current* checkpoint's remaining budget (no proposal is ever deferred),
+starting from a space-filling cheap design. How it predicts at a checkpoint: with the median
+over the optima the data cannot tell apart from the best (:meth:`DesignLoop.final_predict`);
+the other methods use the best optimum alone, as the paper.
 """
 
 from __future__ import annotations

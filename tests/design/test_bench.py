@@ -103,7 +103,7 @@ def test_final_fit_is_reused_while_the_observed_runs_do_not_change(monkeypatch):
     assert len(calls) == 2
 
 
-def test_hedge_predicts_with_the_mean_over_optima_the_data_cannot_tell_apart():
+def test_hedge_predicts_with_the_median_over_optima_the_data_cannot_tell_apart():
     """One run of a 2-parameter line leaves a valley of exact fits (a + b = 0.5): hedge predicts
     with the median over the valley's optima, the other methods with the best one. With the line
     identified (three runs), every optimum is the same and both predict the truth."""
