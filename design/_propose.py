@@ -26,6 +26,7 @@ from scalinglaws._law import Law, get_law
 from ._acquisition import (
     METHODS,
     MODEL_METHODS,
+    START_CHUNK,
     ModePosterior,
     build_posterior,
     design_bucket,
@@ -97,7 +98,7 @@ class DesignLoop:
         self.warm: list[np.ndarray] = []
         self.n_refits = 0
         self._jac = self._pred = None
-        self._final: tuple[frozenset[int], np.ndarray, np.ndarray] | None = None
+        self._final: tuple[frozenset[int], np.ndarray] | None = None  # runs, near optima
         self.n_init = max(1, math.ceil(2.5 * law.n_params / self.y.shape[1]))
 
     # -- bookkeeping ---------------------------------------------------------------------------
@@ -169,7 +170,7 @@ class DesignLoop:
             return None
         key = frozenset(self.observed)
         if self._final is not None and self._final[0] == key:  # same runs: same fit
-            return self._final[1]
+            return self._final[1][0]
         obs = np.asarray(self.observed)
         warm = list(self.warm)
         if self.post is not None:
@@ -184,8 +185,8 @@ class DesignLoop:
             return None
         self._remember(thetas[0])
         n = int(np.isfinite(y).sum())
-        near = f <= f[0] * (1.0 + 1.0 / n) + 1e-8 * float(np.nanvar(y))
-        self._final = (key, thetas[0], thetas[near])
+        near = f <= f[0] * (1.0 + 1.0 / n) + 1e-8 * float(np.nanvar(y))  # best first, always in
+        self._final = (key, thetas[near])
         return thetas[0]
 
     def final_predict(self, x: dict[str, np.ndarray]) -> np.ndarray | None:
@@ -202,9 +203,13 @@ class DesignLoop:
         """
         if self._final is None:
             return None
-        thetas = self._final[2] if self.method == "hedge" else self._final[1][None]
-        # one parameter vector per call: the compiled kernel of the single-fit shape is reused
-        pred = np.stack([law_jacobians(self.law, t[None], x)[0][0] for t in thetas])
+        thetas = self._final[1] if self.method == "hedge" else self._final[1][:1]
+        # chunks of START_CHUNK, padded with the best: the refits' compiled kernel is reused
+        c = START_CHUNK if len(thetas) > 1 else 1
+        th = np.concatenate([thetas, np.repeat(thetas[:1], -len(thetas) % c, axis=0)])
+        pred = np.concatenate(
+            [law_jacobians(self.law, th[i : i + c], x)[0] for i in range(0, len(th), c)]
+        )[: len(thetas)]
         ok = np.all(np.isfinite(pred.reshape(len(pred), -1)), axis=1)
         return np.median(pred[ok], axis=0) if ok.any() else pred[0]
 

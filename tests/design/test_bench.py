@@ -128,7 +128,7 @@ def test_hedge_predicts_with_the_median_over_optima_the_data_cannot_tell_apart()
     hedge, best = loop("hedge", [0])
     mspe, best_m = loop("mspe", [0])
     np.testing.assert_allclose(best, best_m)
-    valley = hedge._final[2]
+    valley = hedge._final[1]
     np.testing.assert_allclose(valley.sum(1), 0.5, atol=1e-6)  # every kept optimum fits exactly
     at3 = valley[:, 0] + 3 * valley[:, 1]
     assert np.ptp(at3) > 0.5  # the valley's predictions at x = 3 differ widely
