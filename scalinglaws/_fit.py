@@ -15,7 +15,7 @@ import itertools
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -25,7 +25,7 @@ from scipy.stats import qmc
 from ._errors import DataError, FitError, LawError
 from ._law import Law
 from ._losses import Loss, make_loss
-from ._solver import lbfgs, levenberg_marquardt
+from ._solver import LMState, SolverResult, lbfgs, lm_init, lm_result, lm_run
 
 AT_BOUND_TOL = 1e-5  # unit-cube distance from a bound that counts as "at the bound"
 MODE_TOL = 1e-2  # unit-cube max-distance under which two optima are the same mode
@@ -145,7 +145,7 @@ def _seed(key: Any) -> int:
 # -- the compiled solver ---------------------------------------------------------------------------
 @functools.lru_cache(maxsize=256)
 def _compiled(law: Law, loss: Loss, method: str):
-    """(solve_all(u0 (s, p), payload, max_iter), fgh(u, payload), value(u, payload)), jitted."""
+    """(:class:`Solver`, fgh(u, payload), value(u, payload)), jitted."""
     bij = law.bijector
 
     if law.nll is not None:
@@ -191,13 +191,21 @@ def _compiled(law: Law, loss: Loss, method: str):
                 h = c * (wj.T @ jac)
             return f, g, h
 
-    def solve_one(u0, data, max_iter):
-        if method == "lbfgs":
-            return lbfgs(lambda u: value(u, data), u0, max_iter=max_iter)
-        return levenberg_marquardt(lambda u: fgh(u, data), u0, max_iter)
+    if method == "lbfgs":
 
-    solve_all = jax.jit(jax.vmap(solve_one, in_axes=(0, None, None)))
-    return solve_all, jax.jit(fgh), jax.jit(value)
+        def solve_one(u0, data, max_iter):
+            return lbfgs(lambda u: value(u, data), u0, max_iter=max_iter)
+
+        solver = Solver(jax.jit(jax.vmap(solve_one, in_axes=(0, None, None))))
+    else:
+        solver = Solver(
+            None,
+            jax.jit(jax.vmap(lambda u0, data: lm_init(lambda u: fgh(u, data), u0), (0, None))),
+            jax.jit(
+                jax.vmap(lambda s, data, n: lm_run(lambda u: fgh(u, data), s, n), (0, None, None))
+            ),
+        )
+    return solver, jax.jit(fgh), jax.jit(value)
 
 
 # -- results ---------------------------------------------------------------------------------------
@@ -339,16 +347,16 @@ def fit(
         xp, yp, wp = _pad(x, y, w, _bucket(n_runs))
         payload = ({k: jnp.asarray(v) for k, v in xp.items()}, jnp.asarray(yp), jnp.asarray(wp))
 
-    solve_all, fgh, _ = _compiled(law, lossobj, method)
+    solver, fgh, _ = _compiled(law, lossobj, method)
     # dead starts are retried in calls of the screening's shape: no extra compilation
     c = _chunk_size(u0, payload, polish)
-    u0 = revive_starts(law, u0, lambda u: _solve_chunked(solve_all, u, payload, 0, c, True).f)
+    u0 = revive_starts(law, u0, lambda u: _solve_chunked(solver, u, payload, 0, c, True).f)
     if len(u0) > polish:
         # screen: a few iterations from every start, then polish the best `polish` of them
-        screen = _solve_chunked(solve_all, u0, payload, screen_iter, polish)
+        screen = _solve_chunked(solver, u0, payload, screen_iter, polish)
         f_screen = np.where(np.isfinite(screen.f), screen.f, np.inf)
         u0 = np.asarray(screen.u)[np.argsort(f_screen, kind="stable")[:polish]]
-    res = _solve_chunked(solve_all, u0, payload, max_iter, polish)
+    res = _solve_chunked(solver, u0, payload, max_iter, polish)
     u_all, f_all = np.asarray(res.u), np.asarray(res.f)
     conv_all = np.asarray(res.converged)
     finite = np.isfinite(f_all)
@@ -410,25 +418,70 @@ def _chunk_size(u0: np.ndarray, payload: Any, chunk: int) -> int:
     return int(max(1, min(chunk, u0.shape[0], max(16, MAX_CHUNK_ELEMENTS // per_start))))
 
 
+class Solver(NamedTuple):
+    """A law's compiled multistart solver: ``solve(u0 (s, p), payload, max_iter)`` (L-BFGS), or
+    Levenberg–Marquardt as ``init(u0, payload) -> LMState`` and ``run(state, payload, max_iter)``,
+    resumable, so :func:`_solve_chunked` can drop converged starts between segments."""
+
+    solve: Callable | None
+    init: Callable | None = None
+    run: Callable | None = None
+
+
+SEGMENT = 10  # Levenberg–Marquardt iterations between compactions of the running starts
+TAIL_DIV = 8  # the last few running starts go in chunks of chunk // TAIL_DIV
+
+
 def _solve_chunked(
-    solve_all, u0: np.ndarray, payload: Any, max_iter: int, chunk: int, fixed: bool = False
-):
-    """Run ``solve_all`` over starts in chunks of one size (one compiled shape, bounded memory).
+    solver: Solver, u0: np.ndarray, payload: Any, max_iter: int, chunk: int, fixed: bool = False
+) -> SolverResult:
+    """Run the solver over starts in chunks of one size (one compiled shape, bounded memory).
 
     The chunk shrinks to the start count and to a memory bound, unless ``fixed`` (callers that
     run many small start counts on one law and want a single compiled shape).
+
+    A vmapped while loop runs every start of a chunk until the slowest one stops, and the median
+    start of a multistart fit converges in a few iterations while a few crawl to ``max_iter``.
+    So Levenberg–Marquardt runs in segments of :data:`SEGMENT` iterations, and after each one the
+    starts still running are packed into as few chunks as they fill (chunks of a smaller size
+    once at most half a chunk is left). Each start's iterates are
+    those of one uninterrupted run (:func:`lm_run` resumes exactly).
     """
     s = u0.shape[0]
     if not fixed:
         chunk = _chunk_size(u0, payload, chunk)
-    n_chunks = -(-s // chunk)
-    pad = np.concatenate([u0, np.repeat(u0[:1], n_chunks * chunk - s, axis=0)])
-    it = jnp.asarray(max_iter)
-    outs = [
-        solve_all(jnp.asarray(pad[i * chunk : (i + 1) * chunk]), payload, it)
-        for i in range(n_chunks)
-    ]
-    return jax.tree_util.tree_map(lambda *a: np.concatenate(a)[:s], *outs)
+
+    def chunks(rows: np.ndarray, size: int = chunk):
+        n = -(-len(rows) // size)
+        pad = np.concatenate([rows, np.repeat(rows[:1], n * size - len(rows))])
+        return [pad[i * size : (i + 1) * size] for i in range(n)], len(rows)
+
+    def gather(outs, n):
+        return jax.tree_util.tree_map(lambda *a: np.concatenate(a)[:n], *outs)
+
+    parts, _ = chunks(np.arange(s))
+    if solver.run is None:
+        it = jnp.asarray(max_iter)
+        return gather([solver.solve(jnp.asarray(u0[i]), payload, it) for i in parts], s)
+    state = gather([solver.init(jnp.asarray(u0[i]), payload) for i in parts], s)
+    limit = 0
+    while limit < max_iter:
+        limit = min(limit + SEGMENT, max_iter)
+        active = np.flatnonzero(~state.done & (state.it < limit))
+        if len(active) == 0:
+            break
+        # few starts left (the slow tail): chunks of a smaller size, one more compiled shape
+        tail = max(1, chunk // TAIL_DIV)
+        parts, n = chunks(active, tail if len(active) <= chunk // 2 else chunk)
+        it = jnp.asarray(limit)
+        outs = [
+            solver.run(LMState(*(jnp.asarray(a[i]) for a in state)), payload, it) for i in parts
+        ]
+        new = gather(outs, n)
+        state = LMState(*(a.copy() for a in state))
+        for a, b in zip(state, new, strict=True):
+            a[active] = b
+    return jax.tree_util.tree_map(np.asarray, lm_result(state))
 
 
 def _modes(law: Law, u_sorted: np.ndarray, f_sorted: np.ndarray) -> list[Mode]:

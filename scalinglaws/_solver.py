@@ -33,38 +33,48 @@ class SolverResult(NamedTuple):
     converged: jnp.ndarray  # () bool
 
 
-def levenberg_marquardt(
-    fgh: Curvature,
-    u0: jnp.ndarray,
-    max_iter: jnp.ndarray | int,
-    *,
-    ftol: float = 1e-9,
-    lam0: float = 1e-3,
-) -> SolverResult:
-    """Minimise from ``u0``; ``fgh(u) -> (f, g, H)``; ``max_iter`` may be traced."""
-    p = u0.shape[0]
-    eye = jnp.eye(p, dtype=u0.dtype)
+class LMState(NamedTuple):
+    """Levenberg–Marquardt state of one start: resumable, so a multistart driver can run starts
+    in segments and drop the converged ones between segments (:func:`lm_init`, :func:`lm_run`)."""
 
-    def safe(f):
-        return jnp.where(jnp.isfinite(f), f, jnp.inf)
+    u: jnp.ndarray  # current iterate and its f, g, H
+    f: jnp.ndarray
+    g: jnp.ndarray
+    h: jnp.ndarray
+    lam: jnp.ndarray
+    it: jnp.ndarray
+    done: jnp.ndarray
+    conv: jnp.ndarray
+    f_mark: jnp.ndarray  # objective at the last multiple of STALL_EVERY iterations
 
+
+def _safe(f):
+    return jnp.where(jnp.isfinite(f), f, jnp.inf)
+
+
+def lm_init(fgh: Curvature, u0: jnp.ndarray, *, lam0: float = 1e-3) -> LMState:
+    """The state at ``u0`` before any iteration."""
     f0, g0, h0 = fgh(u0)
+    return LMState(
+        u0, _safe(f0), g0, h0, jnp.asarray(lam0, u0.dtype), jnp.asarray(0),
+        ~jnp.isfinite(f0), jnp.asarray(False), _safe(f0),
+    )  # fmt: skip
 
-    class S(NamedTuple):
-        u: jnp.ndarray  # current iterate and its f, g, H
-        f: jnp.ndarray
-        g: jnp.ndarray
-        h: jnp.ndarray
-        lam: jnp.ndarray
-        it: jnp.ndarray
-        done: jnp.ndarray
-        conv: jnp.ndarray
-        f_mark: jnp.ndarray  # objective STALL_EVERY iterations ago
 
-    def cond(s: S):
+def lm_run(
+    fgh: Curvature, s0: LMState, max_iter: jnp.ndarray | int, *, ftol: float = 1e-9
+) -> LMState:
+    """Iterate from ``s0`` until converged or ``s.it`` reaches ``max_iter`` (may be traced).
+
+    Running to ``m`` and then resuming to ``n`` gives the same iterates as running to ``n``.
+    """
+    p = s0.u.shape[0]
+    eye = jnp.eye(p, dtype=s0.u.dtype)
+
+    def cond(s: LMState):
         return (~s.done) & (s.it < max_iter)
 
-    def body(s: S):
+    def body(s: LMState):
         diag = jnp.diag(s.h)
         damp = s.lam * (jnp.diag(diag) + 1e-9 * eye * (1.0 + jnp.max(diag)))
         step = jnp.linalg.solve(s.h + damp, -s.g[:, None])[:, 0]
@@ -74,7 +84,7 @@ def levenberg_marquardt(
         flat = (s.lam <= 1.0) & (pred <= ftol * (jnp.abs(s.f) + 1e-300))
         u_new = s.u + step
         f_new, g_new, h_new = fgh(u_new)  # one evaluation a step: kept only if accepted
-        f_new = safe(f_new)
+        f_new = _safe(f_new)
         accept = f_new < s.f
         small = accept & ((s.f - f_new) <= ftol * (jnp.abs(f_new) + 1e-300))
         keep = lambda a, b: jnp.where(accept, a, b)
@@ -88,17 +98,28 @@ def levenberg_marquardt(
         stalled = mark & ((s.f_mark - f_cur) <= STALL_RTOL * jnp.abs(f_cur))
         f_mark = jnp.where(mark, f_cur, s.f_mark)
         conv = small | stuck | flat | stalled
-        return S(
+        return LMState(
             keep(u_new, s.u), f_cur, keep(g_new, s.g), keep(h_new, s.h),
             lam, s.it + 1, conv | ~jnp.isfinite(s.f), conv, f_mark,
         )  # fmt: skip
 
-    s0 = S(
-        u0, safe(f0), g0, h0, jnp.asarray(lam0, u0.dtype), jnp.asarray(0),
-        ~jnp.isfinite(f0), jnp.asarray(False), safe(f0),
-    )  # fmt: skip
-    s = jax.lax.while_loop(cond, body, s0)
+    return jax.lax.while_loop(cond, body, s0)
+
+
+def lm_result(s: LMState) -> SolverResult:
     return SolverResult(s.u, s.f, s.it, s.conv & jnp.isfinite(s.f))
+
+
+def levenberg_marquardt(
+    fgh: Curvature,
+    u0: jnp.ndarray,
+    max_iter: jnp.ndarray | int,
+    *,
+    ftol: float = 1e-9,
+    lam0: float = 1e-3,
+) -> SolverResult:
+    """Minimise from ``u0``; ``fgh(u) -> (f, g, H)``; ``max_iter`` may be traced."""
+    return lm_result(lm_run(fgh, lm_init(fgh, u0, lam0=lam0), max_iter, ftol=ftol))
 
 
 def lbfgs(

@@ -235,3 +235,32 @@ def test_law_undefined_on_most_of_its_box_is_fitted():
     assert np.isfinite(res.objective)
     y = df[list(law.outputs)].to_numpy()
     assert _r2(y.ravel(), np.asarray(res.predict(df)).ravel()) > 0.99
+
+
+def test_compacted_multistart_equals_one_uninterrupted_run_per_start():
+    # _solve_chunked runs LM in segments and repacks the starts still running into fewer
+    # chunks; each start must end where it would alone, in one while loop, with no segments
+    import jax
+    import jax.numpy as jnp
+
+    from scalinglaws._fit import SEGMENT, _compiled, _pad, _solve_chunked, make_starts
+    from scalinglaws._losses import make_loss
+    from scalinglaws._solver import levenberg_marquardt
+
+    law = POWER
+    x = np.geomspace(1, 1e4, 25)
+    y = (2 + 30 * x**-0.5) * (1 + 0.01 * np.sin(np.arange(25.0)))
+    loss = make_loss("mse")
+    xp, yp, wp = _pad({"x": x}, y[:, None], np.ones((25, 1)), 32)
+    payload = ({"x": jnp.asarray(xp["x"])}, jnp.asarray(yp), jnp.asarray(wp))
+    solver, fgh, _ = _compiled(law, loss, "lm")
+    u0 = np.asarray(law.bijector.inverse(law.bijector.from_unit(make_starts(law, 21, 3))))
+    got = _solve_chunked(solver, u0, payload, 150, 8)
+    one = jax.jit(lambda u: levenberg_marquardt(lambda v: fgh(v, payload), u, 150))
+    alone = [one(jnp.asarray(u)) for u in u0]
+    its = np.array([int(r.n_iter) for r in alone])
+    assert its.min() < SEGMENT < 2 * SEGMENT < its.max()  # starts stop in different segments
+    np.testing.assert_array_equal(got.n_iter, its)
+    np.testing.assert_allclose(got.f, [float(r.f) for r in alone], rtol=1e-12)
+    np.testing.assert_allclose(got.u, np.stack([np.asarray(r.u) for r in alone]), rtol=1e-9)
+    np.testing.assert_array_equal(got.converged, [bool(r.converged) for r in alone])
