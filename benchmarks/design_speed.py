@@ -31,7 +31,7 @@ SAMPLE = [  # (task, law): one law of each task, the costliest tasks first
     ("moe_scaling_law", "sl_2"),
     ("parallel_scaling_law", "sl_1"),
     ("sparsity_scaling_law", "sl_1"),
-    ("farseer_scaling_law", "farseer"),
+    ("farseer_scaling_law", "sl_1"),
 ]
 METHODS = ("random", "cheapest", "mspe", "hedge", "all-data")
 SEEDS = (0, 1)

@@ -53,6 +53,7 @@ class DesignLoop:
             others need no fit). cold_start: ``"cheapest"``, ``"spread"`` or ``"auto"`` (spread
             for ``hedge``, cheapest otherwise).
         fit_starts: multistart size of the refits between acquisitions.
+        init_runs: size of the cold-start design; default ``⌈2.5 p / k⌉``.
     """
 
     def __init__(
@@ -71,6 +72,7 @@ class DesignLoop:
         init_budget: float | None = None,
         cold_start: str = "auto",
         fit_starts: int = 16,
+        init_runs: int | None = None,
     ) -> None:
         if method not in METHODS:
             raise DesignError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
@@ -99,7 +101,11 @@ class DesignLoop:
         self.n_refits = 0
         self._jac = self._pred = None
         self._final: tuple[frozenset[int], np.ndarray] | None = None  # runs, near optima
-        self.n_init = max(1, math.ceil(2.5 * law.n_params / self.y.shape[1]))
+        self.n_init = (
+            max(1, math.ceil(2.5 * law.n_params / self.y.shape[1]))
+            if init_runs is None
+            else max(1, int(init_runs))
+        )
 
     # -- bookkeeping ---------------------------------------------------------------------------
     def observe(self, rows: Sequence[int]) -> None:

@@ -25,7 +25,7 @@ from scipy.stats import qmc
 from ._errors import DataError, FitError, LawError
 from ._law import Law
 from ._losses import Loss, make_loss
-from ._solver import LMState, SolverResult, lbfgs, lm_init, lm_result, lm_run
+from ._solver import LMState, SolverResult, lbfgs, lm_init, lm_run
 
 AT_BOUND_TOL = 1e-5  # unit-cube distance from a bound that counts as "at the bound"
 MODE_TOL = 1e-2  # unit-cube max-distance under which two optima are the same mode
@@ -442,9 +442,9 @@ def _solve_chunked(
 
     A vmapped while loop runs every start of a chunk until the slowest one stops, and the median
     start of a multistart fit converges in a few iterations while a few crawl to ``max_iter``.
-    So Levenberg–Marquardt runs in segments of :data:`SEGMENT` iterations, and after each one the
-    starts still running are packed into as few chunks as they fill (chunks of a smaller size
-    once at most half a chunk is left). Each start's iterates are
+    So Levenberg–Marquardt runs in segments (:data:`SEGMENT` iterations, then doubling: 10, 20, 40,
+    …), and after each one the starts still running are packed into as few chunks as they fill
+    (chunks of a smaller size once at most half a chunk is left). Each start's iterates are
     those of one uninterrupted run (:func:`lm_run` resumes exactly).
     """
     s = u0.shape[0]
@@ -457,31 +457,31 @@ def _solve_chunked(
         return [pad[i * size : (i + 1) * size] for i in range(n)], len(rows)
 
     def gather(outs, n):
+        outs = jax.device_get(outs)  # numpy leaves, one transfer each
+        if len(outs) == 1:
+            return jax.tree_util.tree_map(lambda a: a[:n], outs[0])
         return jax.tree_util.tree_map(lambda *a: np.concatenate(a)[:n], *outs)
 
     parts, _ = chunks(np.arange(s))
     if solver.run is None:
-        it = jnp.asarray(max_iter)
-        return gather([solver.solve(jnp.asarray(u0[i]), payload, it) for i in parts], s)
-    state = gather([solver.init(jnp.asarray(u0[i]), payload) for i in parts], s)
+        return gather([solver.solve(u0[i], payload, max_iter) for i in parts], s)
+    state = gather([solver.init(u0[i], payload) for i in parts], s)
     limit = 0
     while limit < max_iter:
-        limit = min(limit + SEGMENT, max_iter)
+        limit = min(limit + max(SEGMENT, limit), max_iter)  # 10, 20, 40, 80, ...
         active = np.flatnonzero(~state.done & (state.it < limit))
         if len(active) == 0:
             break
         # few starts left (the slow tail): chunks of a smaller size, one more compiled shape
         tail = max(1, chunk // TAIL_DIV)
         parts, n = chunks(active, tail if len(active) <= chunk // 2 else chunk)
-        it = jnp.asarray(limit)
-        outs = [
-            solver.run(LMState(*(jnp.asarray(a[i]) for a in state)), payload, it) for i in parts
-        ]
-        new = gather(outs, n)
+        new = gather(
+            [solver.run(LMState(*(a[i] for a in state)), payload, limit) for i in parts], n
+        )
         state = LMState(*(a.copy() for a in state))
         for a, b in zip(state, new, strict=True):
             a[active] = b
-    return jax.tree_util.tree_map(np.asarray, lm_result(state))
+    return SolverResult(state.u, state.f, state.it, state.conv & np.isfinite(state.f))
 
 
 def _modes(law: Law, u_sorted: np.ndarray, f_sorted: np.ndarray) -> list[Mode]:

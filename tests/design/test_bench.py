@@ -137,3 +137,37 @@ def test_hedge_predicts_with_the_median_over_optima_the_data_cannot_tell_apart()
     for method in ("hedge", "mspe"):
         lp, _ = loop(method, [0, 1, 2])
         np.testing.assert_allclose(lp.final_predict(target)[0, 0], 1.1, rtol=1e-6)
+
+
+def test_the_replay_starts_with_the_whole_cold_start_design():
+    """Model-based methods begin with ⌈2.5p/k⌉ cheap runs (the paper's initial design), not one
+    run: the replay asks the cold start for all of them at once."""
+    import types
+
+    import numpy as np
+
+    from scalinglaws._law import Law
+    from scalinglaws.design._bench import _advance
+    from scalinglaws.design._propose import DesignLoop
+
+    quad = Law(
+        name="quad", inputs=("x",), params=("a", "b", "c"),
+        bounds=((-5.0, 5.0), (-5.0, 5.0), (-5.0, 5.0)),
+        fn=lambda p, x: p["a"] + p["b"] * x["x"] + p["c"] * x["x"] ** 2,
+    )  # fmt: skip
+    x = {"x": np.linspace(-1, 1, 41)}
+    y = (1 + x["x"] - 2 * x["x"] ** 2)[:, None]
+    costs = 1.0 + np.abs(x["x"])  # cheapest in the middle
+    cand, total = np.arange(40), float(costs[:40].sum())
+    g = types.SimpleNamespace(total=total, costs=costs)
+    for method in ("mspe", "hedge"):
+        lp = DesignLoop(
+            quad, x, y, costs, cand, np.array([40]), total, method=method,
+            init_budget=0.5 * total, cold_start="cheapest",
+        )  # fmt: skip
+        assert lp.n_init == 8
+        spent = [0.0]
+        _advance(lp, g, 0.5, 0.5, method, spent, [[]], 0, 0.1)
+        cheapest8 = np.argsort(costs[:40], kind="stable")[:8]
+        assert sorted(lp.observed[:8]) == sorted(cheapest8.tolist())
+        assert spent[0] <= 0.5 * total
