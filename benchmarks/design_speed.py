@@ -7,6 +7,7 @@ per core: the current checkout and a baseline install (a venv with an older comm
     python benchmarks/design_speed.py compare --baseline /path/to/venv/bin/python \\
         --baseline-label 29a90a3 -o benchmarks/design_speed.md
     python benchmarks/design_speed.py run OUT.jsonl      # one interpreter, the sample only
+    python benchmarks/design_speed.py report BASE.jsonl CURRENT.jsonl   # the table again
 
 The table lists each trajectory's seconds under both and the ratio; the R² columns show whether
 the two give the same trajectory (small numerical differences can change a pick, after which
@@ -70,15 +71,22 @@ def compare(baseline: str, label: str, current: str, out: str) -> None:
     for p in procs:
         if p.wait():
             sys.exit(f"a run failed (exit {p.returncode})")
-    wall = time.perf_counter() - t0
-    base = [json.loads(line) for line in open(paths["baseline"])]
-    cur = [json.loads(line) for line in open(paths["current"])]
+    report(paths["baseline"], paths["current"], label, out, time.perf_counter() - t0)
+
+
+def report(base_path: str, cur_path: str, label: str, out: str, wall: float | None) -> None:
+    """The markdown table of two ``run`` outputs (the trajectories both finished)."""
+    base = [json.loads(line) for line in open(base_path)]
+    cur = [json.loads(line) for line in open(cur_path)]
+    n = min(len(base), len(cur))
+    base, cur = base[:n], cur[:n]
+    when = f", {wall / 60:.0f} min wall" if wall else ""
     lines = [
         "## Design-loop speed: current checkout against a baseline install",
         "",
         f"Command: `python benchmarks/design_speed.py compare --baseline <venv>/bin/python "
         f"--baseline-label {label} -o {out}`; both interpreters ran at once, one per core "
-        f"({time.strftime('%Y-%m-%d')}, {wall / 60:.0f} min wall). Seed 0 includes JIT "
+        f"({time.strftime('%Y-%m-%d')}{when}). Seed 0 includes JIT "
         "compilation (with the persistent cache as left by earlier runs); seed 1 is warm.",
         "",
         f"| task | law | method | seed | {label} (s) | current (s) | speed-up | R² {label} | "
@@ -114,9 +122,16 @@ def main() -> None:
     c.add_argument("--baseline-label", default="baseline")
     c.add_argument("--current", default=sys.executable)
     c.add_argument("-o", "--output", default="benchmarks/design_speed.md")
+    t = sub.add_parser("report", help="the table of two existing run outputs")
+    t.add_argument("baseline_jsonl")
+    t.add_argument("current_jsonl")
+    t.add_argument("--baseline-label", default="baseline")
+    t.add_argument("-o", "--output", default="benchmarks/design_speed.md")
     a = ap.parse_args()
     if a.cmd == "run":
         run(a.out)
+    elif a.cmd == "report":
+        report(a.baseline_jsonl, a.current_jsonl, a.baseline_label, a.output, None)
     else:
         compare(a.baseline, a.baseline_label, a.current, str(Path(a.output).resolve()))
 
