@@ -11,11 +11,13 @@ Case 2 — ScaleBench lr_bsz (2,702 runs), law sl_3 (24 parameters), 64 starts, 
 baseline B.
 
 Usage: python benchmarks/fit_speed.py [--quick] > benchmarks/fit_speed.md
+       python benchmarks/fit_speed.py --ours-only     # ours only, JSON, no scipy loops
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -63,8 +65,6 @@ print(json.dumps({{"import": t_import, "cold": t1 - t_import, "warm": t2, "objec
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
-    import json
-
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -167,7 +167,14 @@ def main() -> None:
     ap.add_argument(
         "--quick", action="store_true", help="baseline A on 450 of the 4,500 starts, x10"
     )
+    ap.add_argument(
+        "--ours-only", action="store_true",
+        help="only ours, both cases, cold and warm, as JSON (to compare two installs)",
+    )  # fmt: skip
     args = ap.parse_args()
+    if args.ours_only:
+        print(json.dumps({case: ours_in_fresh_process(case) for case in ("lr_bsz", "chinchilla")}))
+        return
     starts = hoffmann_starts_log()
     print("## Fit speed\n")
     print(

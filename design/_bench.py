@@ -11,7 +11,8 @@ O(log n / log(1+ρ)) refits instead of n.
 
 ``hedge`` (ours) differs from ``mspe`` in the protocol in two ways. How it spends: it proposes
 only runs that fit the *current* checkpoint's remaining budget (no proposal is ever deferred),
-starting from a space-filling cheap design. How it predicts at a checkpoint: with the median
+starting from one run, the cheapest, where the paper's methods start from ⌈2.5p/k⌉ cheap runs.
+How it predicts at a checkpoint: with the median
 over the optima the data cannot tell apart from the best (:meth:`DesignLoop.final_predict`);
 the other methods use the best optimum alone, as the paper.
 """

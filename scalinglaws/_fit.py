@@ -473,14 +473,13 @@ def _solve_chunked(
     if solver.run is None:
         return gather([solver.solve(u0[i], payload, max_iter) for i in parts], s)
     state = gather([solver.init(u0[i], payload) for i in parts], s)
+    tail = max(1, chunk // TAIL_DIV)  # few starts left (the slow tail): chunks of this size
     limit = 0
     while limit < max_iter:
         limit = min(limit + max(SEGMENT, limit), max_iter)  # 10, 20, 40, 80, ...
         active = np.flatnonzero(~state.done & (state.it < limit))
         if len(active) == 0:
             break
-        # few starts left (the slow tail): chunks of a smaller size, one more compiled shape
-        tail = max(1, chunk // TAIL_DIV)
         parts, n = chunks(active, tail if len(active) <= chunk // 2 else chunk)
         new = gather(
             [solver.run(LMState(*(a[i] for a in state)), payload, limit) for i in parts], n
