@@ -12,6 +12,7 @@ import click
 from scalinglaws._io import read_table
 from scalinglaws.design._acquisition import METHODS
 from scalinglaws.design._bench import BENCH_METHODS, PAPER_TABLE2, SHORT
+from scalinglaws.design._propose import COLD_STARTS
 
 from ._common import CliError, fmt, table
 
@@ -32,8 +33,15 @@ from ._common import CliError, fmt, table
 @click.option("--method", default="mspe", show_default=True, type=click.Choice(METHODS))
 @click.option("--gamma", default=0.4, show_default=True, type=float, help="Cost exponent γ.")
 @click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--cold-start", "cold_start", default="cheapest", show_default=True,
+    type=click.Choice(COLD_STARTS),
+    help="With no --runs: the cheapest runs, or a space-filling design (spread).",
+)  # fmt: skip
 @click.option("-o", "--output", type=click.Path(), help="Write the proposals as CSV.")
-def propose(pool, runs, in_flight, law, target, cost, budget, batch, method, gamma, seed, output):
+def propose(
+    pool, runs, in_flight, law, target, cost, budget, batch, method, gamma, seed, cold_start, output
+):
     """Propose the next runs to launch: the best value for the target region per unit cost,
     until the budget (observed and in-flight runs count as spent) or --batch is reached."""
     from scalinglaws import get_law
@@ -49,7 +57,7 @@ def propose(pool, runs, in_flight, law, target, cost, budget, batch, method, gam
     t0 = time.perf_counter()
     out = _propose(
         pool_df, law_obj, cost=cost, budget=budget, runs=runs_df, in_flight=fly_df, target=tgt,
-        method=method, batch=batch, gamma=gamma, seed=seed,
+        method=method, batch=batch, gamma=gamma, seed=seed, cold_start=cold_start,
     )  # fmt: skip
     dt = time.perf_counter() - t0
     b, s0 = out.attrs["budget"], out.attrs["spent_before"]

@@ -109,7 +109,7 @@ def run_trajectory(
     gamma: float = 0.4,
     growth: float = 0.1,
     fit_starts: int = 16,
-    cold_start: str = "auto",
+    cold_start: str = "cheapest",
     final_starts: int = 256,
     final_polish: int | Sequence[int] | None = None,
     final_screen: int | Sequence[int] | None = None,

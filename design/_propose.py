@@ -7,9 +7,11 @@ observed and in-flight runs), their costs, the current multistart fit and its mo
 ``observe``/``refit`` advance it. :func:`propose` wraps it for tables.
 
 Cold start (nothing observed): a small cheap design of ``n₀ = ⌈2.5 p / k⌉`` runs within the
-initial budget — the cheapest ones (``cold_start="cheapest"``, the paper's) or a cost-aware greedy
-maximin design in standardised (log-)input space (``"spread"``): each next run maximises
-``min_j ‖x − x_j‖ / (cost/total)^γ``.
+initial budget — the cheapest ones (``cold_start="cheapest"``, the paper's and the default for
+every method) or a cost-aware greedy maximin design in standardised (log-)input space
+(``"spread"``): each next run maximises ``min_j ‖x − x_j‖ / (cost/total)^γ``. On ScaleBench the
+cheapest start scores better: ``hedge`` on moe at 1% (10 laws × 5 seeds) 0.41 from the cheapest
+runs against −0.09 from ``spread``, which spends the initial budget on costlier runs.
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ from ._acquisition import (
 from ._budget import DesignError, parse_budget
 from ._costs import CostModel, cost_model
 
-__all__ = ["DesignLoop", "propose"]
+__all__ = ["COLD_STARTS", "DesignLoop", "propose"]
+
+COLD_STARTS = ("cheapest", "spread")
 
 
 class DesignLoop:
@@ -50,8 +54,8 @@ class DesignLoop:
             percentage budgets refer to (the pool's total cost).
         method: one of :data:`METHODS`. gamma: cost exponent. seed: randomness.
         init_budget: cost allowed for the cold-start design of the model-based methods (the
-            others need no fit). cold_start: ``"cheapest"``, ``"spread"`` or ``"auto"`` (spread
-            for ``hedge``, cheapest otherwise).
+            others need no fit). cold_start: ``"cheapest"`` (default) or ``"spread"`` (see the
+            module docstring).
         fit_starts: multistart size of the refits between acquisitions.
         init_runs: size of the cold-start design; default ``⌈2.5 p / k⌉``.
     """
@@ -70,7 +74,7 @@ class DesignLoop:
         gamma: float = 0.4,
         seed: int = 0,
         init_budget: float | None = None,
-        cold_start: str = "auto",
+        cold_start: str = "cheapest",
         fit_starts: int = 16,
         init_runs: int | None = None,
     ) -> None:
@@ -88,9 +92,11 @@ class DesignLoop:
         self.rng = np.random.default_rng(seed)
         self.seed = int(seed)
         self.init_budget = init_budget
-        self.cold_start = (
-            ("spread" if method == "hedge" else "cheapest") if cold_start == "auto" else cold_start
-        )
+        if cold_start not in COLD_STARTS:
+            raise DesignError(
+                f"unknown cold start {cold_start!r}; choose one of {', '.join(COLD_STARTS)}"
+            )
+        self.cold_start = cold_start
         self.fit_starts = int(fit_starts)
         self.refit_iter = 60  # warm-started refits between acquisitions converge fast
         self.observed: list[int] = []
@@ -336,7 +342,7 @@ def propose(
     gamma: float = 0.4,
     seed: int = 0,
     fit_starts: int = 32,
-    cold_start: str = "auto",
+    cold_start: str = "cheapest",
 ) -> pd.DataFrame:
     """The next runs to launch from ``pool`` within ``budget``.
 
@@ -354,6 +360,8 @@ def propose(
         method: one of ``random, cheapest, inverse-cost, dopt, vopt, mspe, hedge``.
         batch: at most this many proposals (default: until the budget is exhausted).
         gamma: cost exponent γ in ``score / (cost/total)^γ``. seed: randomness (deterministic).
+        cold_start: with no runs observed, the model-based methods start from the ``"cheapest"``
+            runs (default) or a space-filling ``"spread"`` design, within 20% of the budget.
 
     Returns:
         The proposals in pick order: the pool's columns plus ``cost``, ``score`` and

@@ -48,15 +48,30 @@ def test_never_exceeds_budget_and_deterministic(method):
     )  # observed runs are not re-proposed
 
 
-def test_cold_start_is_small_cheap_and_spread():
+@pytest.mark.parametrize("method", ["mspe", "hedge"])
+def test_cold_start_is_the_cheapest_runs_by_default(method):
     pool = _pool()
-    out = propose(pool, "chinchilla", cost="6*N*D", budget="10%", method="hedge")
+    cost = (6 * pool.N * pool.D).to_numpy()
+    out = propose(pool, "chinchilla", cost="6*N*D", budget="10%", method=method)
     assert 1 <= len(out) <= 13  # ⌈2.5·5⌉
-    assert (
-        out["cost"].sum()
-        <= 0.2 * 0.1 * (6 * pool.N * pool.D).sum() * (1 + 1e-12) + out["cost"].min()
+    assert out["cost"].sum() <= 0.2 * 0.1 * cost.sum() * (1 + 1e-12)  # the initial budget
+    np.testing.assert_allclose(np.sort(out["cost"]), np.sort(cost)[: len(out)])
+
+
+def test_spread_cold_start_is_small_cheap_and_space_filling():
+    pool = _pool()
+    cost = (6 * pool.N * pool.D).to_numpy()
+    out = propose(
+        pool, "chinchilla", cost="6*N*D", budget="10%", method="hedge", cold_start="spread"
     )
+    assert 1 <= len(out) <= 13
+    assert out["cost"].sum() <= 0.2 * 0.1 * cost.sum() * (1 + 1e-12) + out["cost"].min()
     assert out["N"].nunique() > 1 and out["D"].nunique() > 1
+    cheapest = pool.iloc[np.argsort(cost, kind="stable")[: len(out)]]
+    span = lambda df: np.ptp(np.log(df.N)) + np.ptp(np.log(df.D))  # noqa: E731
+    assert span(out) > span(cheapest)  # it spreads over the inputs more than the cheapest runs
+    with pytest.raises(DesignError, match="unknown cold start 'wide'"):
+        propose(pool, "chinchilla", cost="6*N*D", budget="10%", cold_start="wide")
 
 
 def test_batch_and_in_flight():
@@ -105,6 +120,10 @@ def test_cli_round_trip(tmp_path):
     # cold start without --runs
     res = CliRunner().invoke(cli, args[:3] + args[5:])
     assert res.exit_code == 0, res.output
+    cold = pd.read_csv(tmp_path / "next.csv")
+    res = CliRunner().invoke(cli, args[:3] + args[5:] + ["--cold-start", "spread"])
+    assert res.exit_code == 0, res.output
+    assert not pd.read_csv(tmp_path / "next.csv").equals(cold)  # another design
     # budget already spent: one-line error, exit 2
     res = CliRunner().invoke(cli, [("0.01%" if a == "10%" else a) for a in args])
     assert res.exit_code == 2
