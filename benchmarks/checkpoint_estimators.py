@@ -1,0 +1,132 @@
+"""Score three checkpoint estimators on the same ScaleBench trajectories (scalebench.md,
+"The checkpoint estimator").
+
+    python benchmarks/checkpoint_estimators.py TASK METHOD OUT.jsonl [--seeds 0,1,...] [--laws sl_1,...]
+    python benchmarks/checkpoint_estimators.py table OUT.jsonl
+
+At each checkpoint of a `run_trajectory` replay (same picks as `sl bench`), the target R² of:
+- ``wide``: the bench's checkpoint fit (256 screened starts; the committed rows);
+- ``paper64``: 64 starts warm-started from the design fits, all polished (the paper's design fit
+  is a 64-start warm-started multistart);
+- ``design``: the design loop's last refit as it is (16 starts, 60 iterations).
+One JSON line per (law, seed).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+
+import numpy as np
+
+from scalinglaws._law import get_law
+from scalinglaws.datasets import load
+from scalinglaws.design import _bench
+from scalinglaws.design._acquisition import fit_multistart, law_jacobians
+from scalinglaws.design._bench import PAPER_TABLE2, SHORT
+from scalinglaws.design._propose import DesignLoop
+
+KINDS = ("wide", "paper64", "design")
+
+
+def replay(task_name: str, method: str, law_name: str, seed: int) -> dict[str, list[float]]:
+    task, law = load(task_name), get_law(f"{task_name}:{law_name}")
+    groups = _bench._groups(task, law)
+    fracs = sorted(task.budget_fractions)
+    polish, screen = ((64, 16), (30, 30)) if law.n_params > 16 else (64, 30)
+    loops = [
+        DesignLoop(
+            law,
+            g.x,
+            g.y,
+            g.costs,
+            np.arange(g.m),
+            np.arange(g.m, g.m + g.t),
+            g.total,
+            method=method,
+            seed=seed * 100_003 + gi,
+            init_budget=0.02 * g.total,
+        )  # fmt: skip
+        for gi, g in enumerate(groups)
+    ]
+    spent, pending = [0.0] * len(groups), [[] for _ in groups]
+    out: dict[str, list[float]] = {k: [] for k in KINDS}
+    for cp in fracs:
+        preds: dict[str, list] = defaultdict(list)
+        trues: dict[str, list] = defaultdict(list)
+        for gi, (g, loop) in enumerate(zip(groups, loops, strict=True)):
+            _bench._advance(loop, g, cp, fracs[-1], method, spent, pending, gi, 0.1)
+            if not loop.observed:
+                continue
+            obs = np.asarray(loop.observed)
+            warm = list(loop.warm) + (list(loop.post.thetas) if loop.post is not None else [])
+            th64, f64 = fit_multistart(
+                law, {k: v[obs] for k, v in loop.x.items()}, loop.y[obs], starts=64,
+                warm=np.asarray(warm) if warm else None, seed=seed * 31 + gi,
+            )  # fmt: skip
+            thetas = {
+                "design": loop.post.best if loop.post is not None else None,
+                "paper64": th64[0] if np.isfinite(f64[0]) else None,
+                # last: it adds its optimum to the warm starts, as in the bench
+                "wide": loop.final_fit(256, seed=seed * 31 + gi, polish=polish, screen_iter=screen),
+            }
+            xt = {k: v[g.m :] for k, v in g.x.items()}
+            for k, th in thetas.items():
+                if th is None:
+                    continue
+                p = law_jacobians(law, th[None], xt)[0][0]
+                if np.all(np.isfinite(p)):
+                    preds[k].append(p.ravel())
+                    trues[k].append(g.y_test.ravel())
+        for k in KINDS:
+            out[k].append(_bench._r2(preds[k], trues[k]))
+    return out
+
+
+def table(path: str) -> None:
+    rows = {}
+    for line in open(path):
+        r = json.loads(line)
+        rows[(r["task"], r["method"], r["law"], r["seed"])] = r
+    by = defaultdict(list)
+    for r in rows.values():
+        by[(r["task"], r["method"])].append(r)
+    print("| task, method (laws × seeds) | wide (ours) | 64 warm | design refit | paper's MSPE |")
+    print("|---|---|---|---|---|")
+    for (task, method), rs in by.items():
+        laws = sorted({r["law"] for r in rs})
+        cells = []
+        for k in KINDS:
+            per = [np.mean([r[k] for r in rs if r["law"] == law], axis=0) for law in laws]
+            cells.append(" / ".join(f"{v:+.2f}" for v in np.mean(per, axis=0)))
+        short = SHORT.get(load(task).name, task)
+        paper = " / ".join(f"{v:+.2f}" for v in PAPER_TABLE2["mspe"].get(short, ()))
+        n = len(rs) // len(laws)
+        print(f"| {short}, {method} ({len(laws)} × {n}) | " + " | ".join(cells) + f" | {paper} |")
+
+
+def main(argv: list[str]) -> None:
+    if len(argv) == 2 and argv[0] == "table":
+        return table(argv[1])
+    if len(argv) < 3:
+        print(__doc__)
+        return
+    task_name, method, out = argv[:3]
+    seeds = list(range(10))
+    if "--seeds" in argv:
+        seeds = [int(s) for s in argv[argv.index("--seeds") + 1].split(",")]
+    laws = list(load(task_name).law_names)
+    if "--laws" in argv:
+        laws = argv[argv.index("--laws") + 1].split(",")
+    with open(out, "a") as fh:
+        for law_name in laws:
+            for seed in seeds:
+                r2 = replay(task_name, method, law_name, seed)
+                rec = dict(task=task_name, method=method, law=law_name, seed=seed, **r2)
+                fh.write(json.dumps(rec) + "\n")
+                fh.flush()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
