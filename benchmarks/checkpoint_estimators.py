@@ -25,7 +25,6 @@ from scalinglaws.datasets import load
 from scalinglaws.design import _bench
 from scalinglaws.design._acquisition import fit_multistart, law_jacobians
 from scalinglaws.design._bench import PAPER_TABLE2, SHORT
-from scalinglaws.design._propose import DesignLoop
 
 KINDS = ("wide", "paper64", "design")
 
@@ -34,22 +33,8 @@ def replay(task_name: str, method: str, law_name: str, seed: int) -> dict[str, l
     task, law = load(task_name), get_law(f"{task_name}:{law_name}")
     groups = _bench._groups(task, law)
     fracs = sorted(task.budget_fractions)
-    polish, screen = ((64, 16), (30, 30)) if law.n_params > 16 else (64, 30)
-    loops = [
-        DesignLoop(
-            law,
-            g.x,
-            g.y,
-            g.costs,
-            np.arange(g.m),
-            np.arange(g.m, g.m + g.t),
-            g.total,
-            method=method,
-            seed=seed * 100_003 + gi,
-            init_budget=0.02 * g.total,
-        )  # fmt: skip
-        for gi, g in enumerate(groups)
-    ]
+    polish, screen = _bench.checkpoint_schedule(law)
+    loops = _bench.design_loops(law, groups, method, seed)
     spent, pending = [0.0] * len(groups), [[] for _ in groups]
     out: dict[str, list[float]] = {k: [] for k in KINDS}
     for cp in fracs:

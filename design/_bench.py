@@ -127,21 +127,16 @@ def run_trajectory(
     chooses every later run with its score (on moe at 1%, 5 seeds: one run 0.37, the ten
     cheapest 0.37, a ten-run cost-aware maximin design −0.09).
     """
-    polish, screen = ((64, 16), (30, 30)) if law.n_params > 16 else (64, 30)
+    polish, screen = checkpoint_schedule(law)
     final_polish = polish if final_polish is None else final_polish
     final_screen = screen if final_screen is None else final_screen
     fracs = sorted(task.budget_fractions) or [0.01, 0.05, 0.1]
     t0 = time.perf_counter()
-    loops, spent, pending = [], [], []
-    for gi, g in enumerate(groups):
-        loops.append(DesignLoop(
-            law, g.x, g.y, g.costs, np.arange(g.m), np.arange(g.m, g.m + g.t), g.total,
-            method=method if method != "all-data" else "cheapest", gamma=gamma,
-            seed=seed * 100_003 + gi, init_budget=0.02 * g.total, fit_starts=fit_starts,
-            cold_start=cold_start, init_runs=1 if method == "hedge" else None,
-        ))  # fmt: skip
-        spent.append(0.0)
-        pending.append([])
+    loops = design_loops(
+        law, groups, method, seed, gamma=gamma, fit_starts=fit_starts, cold_start=cold_start
+    )
+    spent: list[float] = [0.0] * len(groups)
+    pending: list[list[int]] = [[] for _ in groups]
     rows = []
     for cp in fracs:
         preds, trues, n_runs, cost = [], [], 0, 0.0
@@ -173,6 +168,33 @@ def run_trajectory(
             seconds=time.perf_counter() - t0,
         ))  # fmt: skip
     return rows
+
+
+def checkpoint_schedule(law: Any) -> tuple[Any, Any]:
+    """``(polish, screen_iter)`` of the checkpoint fits (see :func:`run_trajectory`)."""
+    return ((64, 16), (30, 30)) if law.n_params > 16 else (64, 30)
+
+
+def design_loops(law: Any, groups: list[_Group], method: str, seed: int, **kw: Any) -> list:
+    """One :class:`DesignLoop` per group, as the replay sets them up (``kw``: gamma,
+    fit_starts, cold_start)."""
+    return [
+        DesignLoop(
+            law,
+            g.x,
+            g.y,
+            g.costs,
+            np.arange(g.m),
+            np.arange(g.m, g.m + g.t),
+            g.total,
+            method=method if method != "all-data" else "cheapest",
+            seed=seed * 100_003 + gi,
+            init_budget=0.02 * g.total,
+            init_runs=1 if method == "hedge" else None,
+            **kw,
+        )
+        for gi, g in enumerate(groups)
+    ]
 
 
 def _advance(loop, g, cp, final, method, spent, pending, gi, growth) -> None:

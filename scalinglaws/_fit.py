@@ -487,6 +487,7 @@ def _solve_chunked(
         state = LMState(*(a.copy() for a in state))
         for a, b in zip(state, new, strict=True):
             a[active] = b
+    # lm_result's rule, on the host arrays
     return SolverResult(state.u, state.f, state.it, state.conv & np.isfinite(state.f))
 
 
