@@ -403,10 +403,14 @@ def revive_starts(
         return u
     bij = law.bijector
     u = np.array(u, dtype=np.float64)
-    q = np.asarray(bij.to_unit(bij.forward(jnp.asarray(u[dead]))))
+
+    def same_shape(fn, a):  # the maps run on u's shape: eager ops compile once, not per count
+        return np.asarray(fn(jnp.asarray(np.concatenate([a, u[len(a) :]]))))[: len(a)]
+
+    q = same_shape(lambda v: bij.to_unit(bij.forward(v)), u[dead])
     for k in range(1, 8):
         s = 0.5**k if k < 7 else 0.0
-        trial = np.asarray(bij.inverse(bij.from_unit(jnp.asarray(0.5 + s * (q - 0.5)))))
+        trial = same_shape(lambda v: bij.inverse(bij.from_unit(v)), 0.5 + s * (q - 0.5))
         ok = np.isfinite(np.asarray(objective(trial)))
         u[dead[ok]] = trial[ok]
         dead, q = dead[~ok], q[~ok]
