@@ -225,6 +225,44 @@ def test_dead_starts_are_pulled_toward_the_centre_until_finite():
     assert np.all(np.abs(q_out - 0.5) < np.abs(q_in - 0.5))  # moved toward the centre
 
 
+def test_reviving_compiles_once_whatever_the_count_of_dead_starts():
+    # the fits revive a different number of dead starts every time (vocab sl_3: 78% of its
+    # random starts): compiling the coordinate maps per count cost most of a bench trajectory
+    from jax import monitoring
+    from scipy.special import expit
+
+    from scalinglaws._fit import revive_starts
+
+    law = sl.formula_law("a * x + sqrt(0.05 - b**2)", {"a": (0, 2), "b": (-1, 1)})
+    bij = law.bijector
+
+    def objective(uu):  # numpy, so that only revive_starts can compile anything
+        return np.where(np.abs(2.0 * expit(uu[:, 1]) - 1.0) <= np.sqrt(0.05), 1.0, np.inf)
+
+    def starts(seed):
+        q = np.random.default_rng(seed).uniform(0.02, 0.98, size=(64, 2))
+        return np.asarray(bij.inverse(bij.from_unit(q)))
+
+    revive_starts(law, starts(0), objective)  # compiles the maps for 64 starts
+    compiles = []
+
+    def listen(name, secs, **kw):
+        if "backend_compile" in name:
+            compiles.append(name)
+
+    monitoring.register_event_duration_secs_listener(listen)
+    try:
+        dead = set()
+        for seed in (1, 2, 3):
+            u = starts(seed)
+            dead.add(int((~np.isfinite(objective(u))).sum()))
+            assert np.all(np.isfinite(objective(revive_starts(law, u, objective))))
+    finally:
+        monitoring.unregister_event_duration_listener(listen)
+    assert len(dead) > 1  # the counts differ (52, 50, 49, 50 dead for seeds 0-3)
+    assert compiles == []
+
+
 def test_law_undefined_on_most_of_its_box_is_fitted():
     # domain mixture sl_6: (p_i + sum_j T_ij p_j)^(-alpha) with T in [-5, 5] is negative somewhere
     # on the data for every random start; without reviving dead starts the fit raised FitError
