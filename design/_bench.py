@@ -254,12 +254,38 @@ def run_law(
     law = get_law(f"{task_name}:{law_name}")
     groups = _groups(task, law)
     rows = []
-    for method, seed in pairs:
-        new = run_trajectory(task, law, groups, method, seed, **opts)
-        if partial is not None:
-            _append_rows(partial, new)
-        rows += new
+    try:
+        for method, seed in pairs:
+            new = run_trajectory(task, law, groups, method, seed, **opts)
+            if partial is not None:
+                _append_rows(partial, new)
+            rows += new
+    finally:
+        _release_compiled()
     return rows
+
+
+def _release_compiled() -> None:
+    """Drop the compiled kernels of the law just replayed.
+
+    XLA keeps each compiled executable in its own memory mappings, and one law's replay compiles
+    a few hundred (row buckets × kernels): about 6,000 mappings for a vocab law. A worker that
+    kept them across laws reached the kernel's limit of 65,530 mappings after some ten laws and
+    died ("LLVM compilation error: Cannot allocate memory", `sl bench --task all`, 2026-11-23).
+    The next law compiles its own kernels anyway (the persistent cache makes that cheap).
+    """
+    import gc
+
+    import jax
+
+    from scalinglaws._fit import _compiled
+
+    from ._acquisition import _kernel
+
+    _compiled.cache_clear()
+    _kernel.cache_clear()
+    jax.clear_caches()
+    gc.collect()
 
 
 def _append_rows(path: str | Path, rows: list[dict[str, Any]]) -> None:
@@ -358,7 +384,14 @@ def bench(
         with cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as ex:
             futs = [ex.submit(run_law, t, n, pairs, opts, partial) for _, t, n, pairs in jobs]
             for fut in cf.as_completed(futs):
-                rows.extend(fut.result())
+                try:
+                    rows.extend(fut.result())
+                except cf.BrokenExecutor as err:
+                    kept = f"; the finished trajectories are in {partial}" if partial else ""
+                    raise DesignError(
+                        f"a bench worker died ({err}){kept}: rerun the same command with "
+                        "--resume to continue"
+                    ) from err
                 done += 1
                 if progress:
                     progress(done, len(jobs))

@@ -1,6 +1,9 @@
 """A quick ScaleBench replay on a small task, via the library and the CLI."""
 
+from pathlib import Path
+
 import pandas as pd
+import pytest
 from click.testing import CliRunner
 
 import scalinglaws  # noqa: F401
@@ -171,3 +174,20 @@ def test_the_replay_starts_with_the_whole_cold_start_design():
         cheapest8 = np.argsort(costs[:40], kind="stable")[:8]
         assert sorted(lp.observed[:8]) == sorted(cheapest8.tolist())
         assert spent[0] <= 0.5 * total
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs Linux /proc")
+def test_a_law_job_leaves_no_compiled_code_behind():
+    # XLA maps each compiled executable into memory; a bench worker that kept every law's
+    # kernels hit the kernel's 65,530-mapping limit after some ten laws and died
+    # (`sl bench --task all`, 2026-11-23). Without the release this job adds ~500 mappings.
+    from scalinglaws.design._bench import run_law
+
+    def mappings() -> int:
+        return len(Path("/proc/self/maps").read_text().splitlines())
+
+    run_law("parallel", "sl_2", [("random", 0)], {})  # imports and first-use set-up
+    before = mappings()
+    rows = run_law("parallel", "sl_1", [("random", 0)], {})
+    assert len(rows) == 3
+    assert mappings() - before < 100
