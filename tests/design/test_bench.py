@@ -191,3 +191,30 @@ def test_a_law_job_leaves_no_compiled_code_behind():
     rows = run_law("parallel", "sl_1", [("random", 0)], {})
     assert len(rows) == 3
     assert mappings() - before < 100
+
+
+def test_seed_free_methods_are_replayed_once_per_law(monkeypatch):
+    """cheapest and all-data pick the same runs whatever the seed: run_law replays them once and
+    copies the rows; a fresh replay with another seed gives the same rows."""
+    from scalinglaws.design import _bench
+
+    calls = []
+    real = _bench.run_trajectory
+    monkeypatch.setattr(
+        _bench, "run_trajectory", lambda *a, **k: calls.append(a[3:5]) or real(*a, **k)
+    )
+    pairs = [("cheapest", 0), ("cheapest", 3), ("random", 0), ("random", 3)]
+    df = pd.DataFrame(_bench.run_law("parallel", "sl_1", pairs, {}))
+    assert calls == [("cheapest", 0), ("random", 0), ("random", 3)]
+    cols = ["budget_fraction", "r2", "cost_spent", "n_runs"]
+    ch = df[df["method"] == "cheapest"]
+    a, b = (ch[ch["seed"] == s][cols].reset_index(drop=True) for s in (0, 3))
+    pd.testing.assert_frame_equal(a, b)
+    assert (ch[ch["seed"] == 3]["seconds"] == 0).all()
+    task = _bench.load("parallel")
+    law = _bench.get_law("parallel:sl_1")
+    fresh = pd.DataFrame(real(task, law, _bench._groups(task, law), "cheapest", 7))[cols]
+    pd.testing.assert_frame_equal(fresh, a)
+    rnd = df[df["method"] == "random"]
+    runs = [rnd[rnd["seed"] == s]["n_runs"].to_numpy() for s in (0, 3)]
+    assert (runs[0] != runs[1]).any()  # a seeded method does depend on its seed
