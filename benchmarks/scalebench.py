@@ -4,7 +4,8 @@
     python benchmarks/scalebench.py table RESULTS.csv [--wall SECONDS]   # markdown tables
     python benchmarks/scalebench.py plot RESULTS.csv OUT.png            # R² against budget
 
-The run is exactly ``sl bench --task all --seeds 10 --workers 2 -o benchmarks/scalebench.csv``.
+The run is exactly ``sl bench --task all --seeds 10 --methods random,cheapest,inverse-cost,dopt,
+vopt,mspe,hedge,all-data --workers 2 -o benchmarks/scalebench.csv``.
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ def main(argv: list[str]) -> None:
     if argv and argv[0] == "run":
         seeds = argv[argv.index("--seeds") + 1] if "--seeds" in argv else "10"
         tasks = argv[argv.index("--tasks") + 1] if "--tasks" in argv else "all"
-        cmd = ["sl", "bench", "--task", tasks, "--seeds", seeds, "--workers", "2",
+        cmd = ["sl", "bench", "--task", tasks, "--seeds", seeds, "--methods",
+               ",".join([*METHODS, "all-data"]), "--workers", "2",
                "-o", "benchmarks/scalebench.csv"]  # fmt: skip
         print(" ".join(cmd), flush=True)
         subprocess.run(cmd, check=True)
