@@ -15,7 +15,7 @@ import sys
 
 import pandas as pd
 
-from scalinglaws.design._bench import PAPER_TABLE2, SHORT, summarize
+from scalinglaws.design._bench import PAPER_TABLE2, SEED_FREE, SHORT, summarize
 
 ORDER = ["lr_bsz", "domain", "vocab", "parallel", "moe", "data_con", "sparsity", "farseer"]
 METHODS = ["random", "cheapest", "inverse-cost", "dopt", "vopt", "mspe", "hedge"]
@@ -51,7 +51,9 @@ def tables(df: pd.DataFrame) -> str:
                 pp = f" ({paper[ci]:+.2f})" if paper else ""
                 if len(sub) > ci:
                     r = sub.iloc[ci]
-                    cells.append(f"{r['mean']:+.2f} ± {r['std']:.2f}{pp}")
+                    # one replay per law: no spread over seeds to report
+                    sd = "–" if m in SEED_FREE else f"{r['std']:.2f}"
+                    cells.append(f"{r['mean']:+.2f} ± {sd}{pp}")
                 else:
                     cells.append(f"–{pp}")
             if any(not c.startswith("–") for c in cells) or m in PAPER_TABLE2:
