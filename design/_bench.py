@@ -385,9 +385,9 @@ def bench(
             if pairs:
                 p = get_law(f"{t}:{n}").n_params
                 jobs.append((len(tk.train) * len(tk.targets) * p, t, n, pairs))
-    # costliest first (longest-processing-time order): the workers end together; cheap jobs
-    # last would leave one worker alone with the longest law (log weight vs measured law time:
-    # r = 0.96 over the 65 laws of scalebench.csv)
+    # costliest first (longest-processing-time order), so the workers end together; the
+    # costliest last would leave one worker alone with the longest law (log weight vs measured
+    # law time: r = 0.96 over the 65 laws of scalebench.csv)
     jobs.sort(key=lambda j: -j[0])
     rows: list[dict[str, Any]] = pd.concat(keep).to_dict("records") if keep else []
     done = 0
