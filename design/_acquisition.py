@@ -118,6 +118,7 @@ def fit_multistart(
     max_iter: int = 200,
     polish: int | Sequence[int] | None = None,
     screen_iter: int | Sequence[int] = 8,
+    weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Least squares (mean squared error over the n·k outputs) from ``starts`` points at once.
 
@@ -143,6 +144,8 @@ def fit_multistart(
     y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
     xs = {k: np.asarray(x[k], dtype=np.float64) for k in law.inputs}
     w8 = np.where(np.isfinite(y), 1.0, 0.0)
+    if weights is not None:
+        w8 = w8 * np.asarray(weights, dtype=np.float64).reshape(len(y), 1)
     yy = np.where(np.isfinite(y), y, 0.0)
     xp, yp, wp = _pad(xs, yy, w8, design_bucket(len(yy)))
     payload = ({k: jnp.asarray(v) for k, v in xp.items()}, jnp.asarray(yp), jnp.asarray(wp))
@@ -174,6 +177,46 @@ def fit_multistart(
         u[idx], f[idx] = u_new, f_new
     order = np.argsort(f, kind="stable")
     return _np_forward(law, u[order]), f[order]
+
+
+def target_distance(
+    x: Mapping[str, np.ndarray], rows: np.ndarray, target: np.ndarray
+) -> np.ndarray:
+    """Distance (len(rows),) from each of ``rows`` to the nearest ``target`` row.
+
+    Euclidean, over the inputs standardised on ``rows`` (log scale for an input positive on
+    every row), so no input dominates by its units; inputs constant over ``rows`` are left out.
+    """
+    rows, target = np.asarray(rows, dtype=int), np.asarray(target, dtype=int)
+    both = np.concatenate([rows, target])
+    cols = []
+    for v in x.values():
+        v = np.asarray(v, dtype=np.float64)[both]
+        v = np.log(v) if np.all(v > 0) else v
+        sd = v[: len(rows)].std()
+        if sd > 0:
+            cols.append((v - v[: len(rows)].mean()) / sd)
+    if not cols or len(target) == 0:
+        return np.zeros(len(rows))
+    z = np.stack(cols, axis=1)
+    a, b = z[: len(rows)], z[len(rows) :]
+    d2 = np.full(len(rows), np.inf)
+    for i in range(0, len(b), 256):  # bounded memory for large target sets
+        blk = b[i : i + 256]
+        d2 = np.minimum(d2, ((a[:, None, :] - blk[None, :, :]) ** 2).sum(-1).min(axis=1))
+    return np.sqrt(d2)
+
+
+def target_weights(dist: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    """Fit weights that favour runs near the target region: ``(d_min / d)^alpha``, mean one.
+
+    ``dist`` as from :func:`target_distance`, floored at 1e-6 of its median so a run inside the
+    target region gets a finite weight.
+    """
+    d = np.asarray(dist, dtype=np.float64)
+    d = np.maximum(d, 1e-6 * max(float(np.median(d)), 1e-300))
+    w = (d.min() / d) ** float(alpha)
+    return w / w.mean()
 
 
 # -- Jacobians in design coordinates ---------------------------------------------------------------

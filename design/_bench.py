@@ -12,9 +12,10 @@ O(log n / log(1+ρ)) refits instead of n.
 ``hedge`` (ours) differs from ``mspe`` in the protocol in two ways. How it spends: it proposes
 only runs that fit the *current* checkpoint's remaining budget (no proposal is ever deferred),
 starting from one run, the cheapest, where the paper's methods start from ⌈2.5p/k⌉ cheap runs.
-How it predicts at a checkpoint: with the median
+How it predicts at a checkpoint: its checkpoint fit weights each run by its nearness to the
+target region (:meth:`DesignLoop.final_fit`, ``localize``), and it predicts with the median
 over the optima the data cannot tell apart from the best (:meth:`DesignLoop.final_predict`);
-the other methods use the best optimum alone, as the paper.
+the other methods fit every run alike and use the best optimum alone, as the paper.
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ def run_trajectory(
     final_starts: int = 256,
     final_polish: int | Sequence[int] | None = None,
     final_screen: int | Sequence[int] | None = None,
+    localize: float | None = None,
 ) -> list[dict[str, Any]]:
     """One (law, method, seed) replay of the protocol; one row per checkpoint.
 
@@ -133,6 +135,9 @@ def run_trajectory(
     The methods of :data:`SEED_FREE` pick the same runs for every seed, so their checkpoint
     fits use seed 0 too: the seed would only reshuffle the fit's random starts, which is the
     fitter's noise, not the method's.
+
+    ``localize``: the exponent of the checkpoint fits' target-localised weights (see
+    :meth:`DesignLoop.final_fit`); None: the method's own (``hedge`` 1, the others 0).
     """
     polish, screen = checkpoint_schedule(law)
     final_polish = polish if final_polish is None else final_polish
@@ -140,7 +145,14 @@ def run_trajectory(
     fracs = sorted(task.budget_fractions) or [0.01, 0.05, 0.1]
     t0 = time.perf_counter()
     loops = design_loops(
-        law, groups, method, seed, gamma=gamma, fit_starts=fit_starts, cold_start=cold_start
+        law,
+        groups,
+        method,
+        seed,
+        gamma=gamma,
+        fit_starts=fit_starts,
+        cold_start=cold_start,
+        localize=localize,
     )
     spent: list[float] = [0.0] * len(groups)
     pending: list[list[int]] = [[] for _ in groups]
@@ -184,7 +196,7 @@ def checkpoint_schedule(law: Any) -> tuple[Any, Any]:
 
 def design_loops(law: Any, groups: list[_Group], method: str, seed: int, **kw: Any) -> list:
     """One :class:`DesignLoop` per group, as the replay sets them up (``kw``: gamma,
-    fit_starts, cold_start)."""
+    fit_starts, cold_start, localize)."""
     return [
         DesignLoop(
             law,

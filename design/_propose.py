@@ -35,6 +35,8 @@ from ._acquisition import (
     fit_multistart,
     law_jacobians,
     select_batch,
+    target_distance,
+    target_weights,
 )
 from ._budget import DesignError, parse_budget
 from ._costs import CostModel, cost_model
@@ -42,6 +44,9 @@ from ._costs import CostModel, cost_model
 __all__ = ["COLD_STARTS", "DesignLoop", "propose"]
 
 COLD_STARTS = ("cheapest", "spread")
+# ``hedge``'s checkpoint fits weight each observed run by (d_min / d)^HEDGE_LOCALIZE, d its
+# distance to the target region (see :meth:`DesignLoop.final_fit`)
+HEDGE_LOCALIZE = 1.0
 
 
 class DesignLoop:
@@ -58,6 +63,8 @@ class DesignLoop:
             module docstring).
         fit_starts: multistart size of the refits between acquisitions.
         init_runs: size of the cold-start design; default ``⌈2.5 p / k⌉``.
+        localize: exponent α of the target-localised weights of :meth:`final_fit` (0: an
+            unweighted fit); default :data:`HEDGE_LOCALIZE` for ``hedge``, 0 for the others.
     """
 
     def __init__(
@@ -77,6 +84,7 @@ class DesignLoop:
         cold_start: str = "cheapest",
         fit_starts: int = 16,
         init_runs: int | None = None,
+        localize: float | None = None,
     ) -> None:
         if method not in METHODS:
             raise DesignError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
@@ -98,6 +106,10 @@ class DesignLoop:
             )
         self.cold_start = cold_start
         self.fit_starts = int(fit_starts)
+        self.localize = float(
+            (HEDGE_LOCALIZE if method == "hedge" else 0.0) if localize is None else localize
+        )
+        self._dist: np.ndarray | None = None  # each row's distance to the target region
         self.refit_iter = 60  # warm-started refits between acquisitions converge fast
         self.observed: list[int] = []
         self.inflight: list[int] = []
@@ -163,6 +175,16 @@ class DesignLoop:
         self._jac = np.concatenate([b for _, b in pj])
         self._remember(thetas[0])
 
+    def _weights(self, obs: np.ndarray) -> np.ndarray | None:
+        """Target-localised fit weights of the runs ``obs`` (None without ``localize``)."""
+        if self.localize <= 0:
+            return None
+        if self._dist is None:
+            pool = np.setdiff1d(np.arange(len(self.costs)), self.target)
+            self._dist = np.zeros(len(self.costs))
+            self._dist[pool] = target_distance(self.x, pool, self.target)
+        return target_weights(self._dist[obs], self.localize)
+
     def _remember(self, theta: np.ndarray) -> None:
         if not any(np.allclose(theta, w, rtol=1e-6, atol=1e-12) for w in self.warm):
             self.warm.append(np.asarray(theta))
@@ -177,7 +199,16 @@ class DesignLoop:
     ) -> np.ndarray | None:
         """Best parameters of a wider multistart fit (warm-started from earlier fits); with
         ``polish`` < ``starts``, only the best ``polish`` screened starts run to convergence
-        (see :func:`fit_multistart`). The same observed runs return the previous result."""
+        (see :func:`fit_multistart`). The same observed runs return the previous result.
+
+        With ``localize`` = α > 0 (``hedge``) the fit is weighted least squares, each run weighted
+        by ``(d_min / d)^α`` with d its distance to the nearest target row in standardised
+        (log-)input space (:func:`target_distance`): where the law is misspecified, the runs
+        nearest the extrapolation region decide the fit, and where it is right the weights
+        change nothing. On ScaleBench's full pools the weighted fit (α = 1) scores R² 0.56
+        against 0.21 unweighted on lr_bsz, 0.94 against 0.90 on data_con, 0.46 against 0.37 on
+        sparsity, and loses a little on moe (0.78 against 0.82) and farseer (0.94 against 0.95).
+        """
         if not self.observed:
             return None
         key = frozenset(self.observed)
@@ -191,7 +222,7 @@ class DesignLoop:
         thetas, f = fit_multistart(
             self.law, {k: v[obs] for k, v in self.x.items()}, y, starts=starts,
             warm=np.asarray(warm) if warm else None, seed=seed, polish=polish,
-            screen_iter=screen_iter,
+            screen_iter=screen_iter, weights=self._weights(obs),
         )  # fmt: skip
         if not np.isfinite(f[0]):
             return None

@@ -154,3 +154,43 @@ def test_model_scores_that_are_all_non_finite_never_break_the_budget():
     rows = [i for i, _ in picks]
     assert rows == [1, 2]
     assert costs[rows].sum() <= 3.0
+
+
+def test_target_distance_and_weights_closed_form():
+    """Inputs standardised on the pool (log scale where positive), distance to the nearest
+    target row; weights (d_min / d)^α with mean one; a constant input is ignored."""
+    from scalinglaws.design._acquisition import target_distance, target_weights
+
+    x = {"N": np.array([1.0, 10.0, 100.0, 1e4, 1e3]), "c": np.full(5, 3.0)}
+    d = target_distance(x, np.arange(3), np.array([3, 4]))
+    z = np.log10([1.0, 10.0, 100.0, 1e3, 1e4])
+    z = (z - z[:3].mean()) / z[:3].std()
+    np.testing.assert_allclose(d, z[3] - z[:3])  # nearest target: N = 1e3
+    w = target_weights(d, 2.0)
+    np.testing.assert_allclose(w, (d.min() / d) ** 2 / np.mean((d.min() / d) ** 2))
+    assert np.all(np.diff(w) > 0)  # nearer runs weigh more
+    np.testing.assert_allclose(target_weights(d, 0.0), 1.0)
+    assert np.all(np.isfinite(target_weights(np.array([0.0, 1.0, 2.0]))))  # a run in the target
+
+
+def test_weighted_fit_equals_the_fit_on_duplicated_rows():
+    """Integer weights are repeated rows: the weighted mean squared error is the same objective,
+    so both fits find the same optimum (an ill-specified line fit to a curve: weights matter)."""
+    from scalinglaws._law import Law
+    from scalinglaws.design._acquisition import fit_multistart
+
+    line = Law(
+        name="line", inputs=("x",), params=("a", "b"), bounds=((-10.0, 10.0), (-10.0, 10.0)),
+        fn=lambda p, x: p["a"] + p["b"] * x["x"],
+    )  # fmt: skip
+    x = np.array([0.0, 1.0, 2.0, 3.0])
+    y = x**2
+    w = np.array([1.0, 1.0, 1.0, 3.0])
+    th_w, _ = fit_multistart(line, {"x": x}, y, starts=8, weights=w)
+    rep = np.repeat(np.arange(4), w.astype(int))
+    th_r, _ = fit_multistart(line, {"x": x[rep]}, y[rep], starts=8)
+    np.testing.assert_allclose(th_w[0], th_r[0], rtol=1e-7)
+    b, a = np.polyfit(x, y, 1, w=np.sqrt(w))  # weighted least squares, closed form
+    np.testing.assert_allclose(th_w[0], [a, b], rtol=1e-7)
+    th_u, _ = fit_multistart(line, {"x": x}, y, starts=8)
+    assert abs(th_u[0][1] - th_w[0][1]) > 0.1  # the weights moved the fit

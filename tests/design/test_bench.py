@@ -218,3 +218,36 @@ def test_seed_free_methods_are_replayed_once_per_law(monkeypatch):
     rnd = df[df["method"] == "random"]
     runs = [rnd[rnd["seed"] == s]["n_runs"].to_numpy() for s in (0, 3)]
     assert (runs[0] != runs[1]).any()  # a seeded method does depend on its seed
+
+
+def test_hedge_checkpoint_fit_weighs_runs_near_the_target():
+    """hedge's checkpoint fit is weighted least squares with weights (d_min / d) toward the
+    target rows (HEDGE_LOCALIZE = 1): a line fit to a curve, checked against numpy's weighted
+    polyfit; mspe's is the unweighted fit, and localize=0 turns hedge's weights off."""
+    import numpy as np
+
+    from scalinglaws._law import Law
+    from scalinglaws.design._acquisition import target_distance
+    from scalinglaws.design._propose import HEDGE_LOCALIZE, DesignLoop
+
+    line = Law(
+        name="line", inputs=("x",), params=("a", "b"), bounds=((-100.0, 100.0), (-100.0, 100.0)),
+        fn=lambda p, x: p["a"] + p["b"] * x["x"],
+    )  # fmt: skip
+    x = {"x": np.array([1.0, 2.0, 3.0, 4.0, 5.0, 8.0])}
+    y = (x["x"] ** 2)[:, None]
+    pool, target = np.arange(5), np.array([5])
+
+    def fit(method, **kw):
+        lp = DesignLoop(line, x, y, np.ones(6), pool, target, 5.0, method=method, **kw)
+        lp.observe(pool)
+        return lp.final_fit(32, polish=8, screen_iter=10)
+
+    d = target_distance(x, pool, target)
+    w = (d.min() / d) ** HEDGE_LOCALIZE
+    b, a = np.polyfit(x["x"][:5], y[:5, 0], 1, w=np.sqrt(w))
+    np.testing.assert_allclose(fit("hedge"), [a, b], rtol=1e-6)
+    b0, a0 = np.polyfit(x["x"][:5], y[:5, 0], 1)
+    np.testing.assert_allclose(fit("mspe"), [a0, b0], rtol=1e-6)
+    np.testing.assert_allclose(fit("hedge", localize=0.0), [a0, b0], rtol=1e-6)
+    assert b > b0 + 0.5  # the slope near x = 5 is steeper: the weighted fit follows it
