@@ -3,6 +3,7 @@
     python benchmarks/scalebench.py run  [--seeds 10] [--tasks all]      # runs `sl bench`
     python benchmarks/scalebench.py table RESULTS.csv [--wall SECONDS]   # markdown tables
     python benchmarks/scalebench.py plot RESULTS.csv OUT.png            # R² against budget
+    python benchmarks/scalebench.py splice BASE.csv NEW.csv OUT.csv     # NEW's methods replace BASE's
 
 The run is exactly ``sl bench --task all --seeds 10 --methods random,cheapest,inverse-cost,dopt,
 vopt,mspe,hedge,all-data --workers 2 -o benchmarks/scalebench.csv``.
@@ -119,6 +120,13 @@ def main(argv: list[str]) -> None:
         print(tables(df))
         print("\n### Against the paper's MSPE\n")
         print(verdict(df))
+    elif argv and argv[0] == "splice" and len(argv) == 4:
+        base, new = pd.read_csv(argv[1]), pd.read_csv(argv[2])
+        methods = set(new["method"])
+        out = pd.concat([base[~base["method"].isin(methods)], new], ignore_index=True)
+        out = out.sort_values(["task", "law", "method", "seed", "budget_fraction"], kind="stable")
+        out.to_csv(argv[3], index=False)
+        print(f"wrote {argv[3]}: {len(new)} rows of {', '.join(sorted(methods))} from {argv[2]}")
     elif argv and argv[0] == "plot" and len(argv) == 3:
         from scalinglaws.cli._designcmd import plot
 

@@ -130,6 +130,8 @@ def fit_multistart(
     start) run to ``max_iter``: a wide search for ill-conditioned laws at a small cost. Sequences
     make it successive halving: ``polish=(64, 16), screen_iter=(30, 60)`` runs every start 30
     iterations, the best 64 another 60, and the best 16 of those another ``max_iter``.
+    ``weights`` (n,): each run's weight in the mean squared error (weighted least squares;
+    integer weights equal repeated rows), e.g. :func:`target_weights`.
 
     Returns:
         thetas (starts, p) and objectives (starts,), best first; non-finite objectives are inf.
