@@ -181,26 +181,32 @@ def fit_multistart(
     return _np_forward(law, u[order]), f[order]
 
 
+def standardised_inputs(
+    x: Mapping[str, np.ndarray], rows: np.ndarray, n_ref: int | None = None
+) -> np.ndarray:
+    """Inputs of ``rows`` as columns (len(rows), d): log scale for an input positive on every
+    one of them, centred and scaled by the first ``n_ref`` of them (default: all), so no input
+    dominates by its units; an input constant on those is a column of zeros."""
+    rows = np.asarray(rows, dtype=int)
+    ref = slice(None) if n_ref is None else slice(0, n_ref)
+    cols = []
+    for v in x.values():
+        v = np.asarray(v, dtype=np.float64)[rows]
+        v = np.log(v) if np.all(v > 0) else v
+        sd = v[ref].std()
+        cols.append((v - v[ref].mean()) / sd if sd > 0 else np.zeros_like(v))
+    return np.column_stack(cols)
+
+
 def target_distance(
     x: Mapping[str, np.ndarray], rows: np.ndarray, target: np.ndarray
 ) -> np.ndarray:
-    """Distance (len(rows),) from each of ``rows`` to the nearest ``target`` row.
-
-    Euclidean, over the inputs standardised on ``rows`` (log scale for an input positive on
-    every row), so no input dominates by its units; inputs constant over ``rows`` are left out.
-    """
+    """Distance (len(rows),) from each of ``rows`` to the nearest ``target`` row, Euclidean
+    over :func:`standardised_inputs` (scaled on ``rows``)."""
     rows, target = np.asarray(rows, dtype=int), np.asarray(target, dtype=int)
-    both = np.concatenate([rows, target])
-    cols = []
-    for v in x.values():
-        v = np.asarray(v, dtype=np.float64)[both]
-        v = np.log(v) if np.all(v > 0) else v
-        sd = v[: len(rows)].std()
-        if sd > 0:
-            cols.append((v - v[: len(rows)].mean()) / sd)
-    if not cols or len(target) == 0:
+    if len(target) == 0:
         return np.zeros(len(rows))
-    z = np.stack(cols, axis=1)
+    z = standardised_inputs(x, np.concatenate([rows, target]), len(rows))
     a, b = z[: len(rows)], z[len(rows) :]
     d2 = np.full(len(rows), np.inf)
     for i in range(0, len(b), 256):  # bounded memory for large target sets

@@ -35,6 +35,7 @@ from ._acquisition import (
     fit_multistart,
     law_jacobians,
     select_batch,
+    standardised_inputs,
     target_distance,
     target_weights,
 )
@@ -206,9 +207,10 @@ class DesignLoop:
         (log-)input space (:func:`target_distance`): where the law is misspecified, the runs
         nearest the extrapolation region decide the fit, and where it is right the weights
         change little (only how the noise is averaged). The best weighted optimum also joins
-        the warm starts of later design fits. On ScaleBench's full pools the weighted fit (α = 1) scores R² 0.56
-        against 0.21 unweighted on lr_bsz, 0.94 against 0.90 on data_con, 0.46 against 0.37 on
-        sparsity, and loses a little on moe (0.78 against 0.82) and farseer (0.94 against 0.95).
+        the warm starts of later design fits. On ScaleBench's full pools the weighted fit
+        (α = 1) scores R² 0.56 against 0.21 unweighted on lr_bsz, 0.94 against 0.90 on
+        data_con, 0.46 against 0.37 on sparsity, and loses a little on moe (0.78 against 0.82)
+        and farseer (0.94 against 0.95).
         """
         if not self.observed:
             return None
@@ -305,7 +307,7 @@ class DesignLoop:
                     picks.append((int(cand[i]), float(self.total_cost / c[i])))
                     spent += c[i]
             return picks
-        z = self._unit_inputs(cand)
+        z = standardised_inputs(self.x, cand)
         pen = np.maximum(c / self.total_cost, 1e-300) ** self.gamma
         first = order[0]
         if c[first] > remaining:
@@ -325,15 +327,6 @@ class DesignLoop:
             picks.append((int(cand[i]), float(score[i])))
             dmin = np.minimum(dmin, np.linalg.norm(z - z[i], axis=1))
         return picks
-
-    def _unit_inputs(self, rows: np.ndarray) -> np.ndarray:
-        cols = []
-        for k in self.law.inputs:
-            v = self.x[k][rows]
-            v = np.log(v) if np.all(v > 0) else v
-            sd = np.std(v)
-            cols.append((v - v.mean()) / sd if sd > 0 else np.zeros_like(v))
-        return np.column_stack(cols)
 
 
 # -- tables ---------------------------------------------------------------------------------------
