@@ -194,3 +194,34 @@ def test_weighted_fit_equals_the_fit_on_duplicated_rows():
     np.testing.assert_allclose(th_w[0], [a, b], rtol=1e-7)
     th_u, _ = fit_multistart(line, {"x": x}, y, starts=8)
     assert abs(th_u[0][1] - th_w[0][1]) > 0.1  # the weights moved the fit
+
+
+def test_multi_output_fits_pad_to_fewer_rows_with_the_same_optimum(monkeypatch):
+    """With k outputs per row the design fits pad to 32/k rows (at least 8), not 32: the padding
+    carries zero weight, so the optimum is the one the 32-row padding gives, and each output's
+    line is numpy's least-squares line."""
+    import jax.numpy as jnp
+
+    from scalinglaws._law import Law
+    from scalinglaws.design import _acquisition as acq
+
+    assert [acq.design_bucket(n) for n in (1, 9, 32, 33, 256, 257)] == [32, 32, 32, 64, 256, 320]
+    assert [acq.design_bucket(n, 5) for n in (1, 8, 9, 16, 17)] == [8, 8, 16, 16, 32]
+    assert [acq.design_bucket(n, 2) for n in (1, 16, 17)] == [16, 16, 32]
+    k = 5
+    lines = Law(
+        name="lines", inputs=("x",), outputs=tuple(f"y{j}" for j in range(k)),
+        params=("a", "b"), bounds=((-10.0, 10.0), (-10.0, 10.0)),
+        fn=lambda p, x: p["a"] + p["b"] * x["x"][:, None] * jnp.arange(1.0, k + 1.0),
+    )  # fmt: skip
+    x = np.array([0.0, 1.0, 2.0, 3.0, 4.0])
+    y = x[:, None] ** 1.5 * np.arange(1.0, k + 1.0)
+    th8, f8 = acq.fit_multistart(lines, {"x": x}, y, starts=8)
+    monkeypatch.setattr(acq, "design_bucket", lambda n, outputs=1: 32)
+    th32, f32 = acq.fit_multistart(lines, {"x": x}, y, starts=8)
+    np.testing.assert_allclose(th8[0], th32[0], rtol=1e-9)
+    np.testing.assert_allclose(f8[0], f32[0], rtol=1e-9)
+    # closed form: stack the outputs as one regression on (1, j·x)
+    xs = (x[:, None] * np.arange(1.0, k + 1.0)).ravel()
+    b, a = np.polyfit(xs, y.ravel(), 1)
+    np.testing.assert_allclose(th8[0], [a, b], rtol=1e-7)
