@@ -474,6 +474,9 @@ def _solve_chunked(
         return jax.tree_util.tree_map(lambda *a: np.concatenate(a)[:n], *outs)
 
     parts, _ = chunks(np.arange(s))
+    # the iteration limit is traced: one dtype whatever the caller passed (a Python int is
+    # weakly typed, np.int64 is not, and each would compile the solver again)
+    max_iter = int(max_iter)
     if solver.run is None:
         return gather([solver.solve(u0[i], payload, max_iter) for i in parts], s)
     state = gather([solver.init(u0[i], payload) for i in parts], s)
@@ -486,7 +489,8 @@ def _solve_chunked(
             break
         parts, n = chunks(active, tail if len(active) <= chunk // 2 else chunk)
         new = gather(
-            [solver.run(LMState(*(a[i] for a in state)), payload, limit) for i in parts], n
+            [solver.run(LMState(*(a[i] for a in state)), payload, np.int64(limit)) for i in parts],
+            n,
         )
         state = LMState(*(a.copy() for a in state))
         for a, b in zip(state, new, strict=True):

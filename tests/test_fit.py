@@ -302,3 +302,34 @@ def test_compacted_multistart_equals_one_uninterrupted_run_per_start():
     np.testing.assert_allclose(got.f, [float(r.f) for r in alone], rtol=1e-12)
     np.testing.assert_allclose(got.u, np.stack([np.asarray(r.u) for r in alone]), rtol=1e-9)
     np.testing.assert_array_equal(got.converged, [bool(r.converged) for r in alone])
+
+
+def test_the_solver_compiles_once_whatever_type_the_iteration_limit_has():
+    # the checkpoint fits pass the screen's limit as np.int64 and the polish's as a Python int;
+    # a weakly typed limit compiled the Levenberg–Marquardt loop a second time per row bucket
+    import jax.numpy as jnp
+    from jax import monitoring
+
+    from scalinglaws._fit import _compiled, _pad, _solve_chunked, make_starts
+    from scalinglaws._losses import make_loss
+
+    law = sl.formula_law("a + b * x ** -c", {"a": (0, 5), "b": (0, 50), "c": (0, 2)})
+    x = np.geomspace(1, 1e3, 12)
+    xp, yp, wp = _pad({"x": x}, (1 + 9 * x**-0.4)[:, None], np.ones((12, 1)), 16)
+    payload = ({"x": jnp.asarray(xp["x"])}, jnp.asarray(yp), jnp.asarray(wp))
+    solver = _compiled(law, make_loss("mse"), "lm")[0]
+    u0 = np.asarray(law.bijector.inverse(law.bijector.from_unit(make_starts(law, 8, 0))))
+    _solve_chunked(solver, u0, payload, 30, 8, fixed=True)  # compiles init and run
+    compiles = []
+
+    def listen(name, secs, **kw):
+        if "backend_compile" in name:
+            compiles.append(name)
+
+    monitoring.register_event_duration_secs_listener(listen)
+    try:
+        for limit in (np.int64(30), 25, np.int32(40)):
+            assert np.isfinite(_solve_chunked(solver, u0, payload, limit, 8, fixed=True).f).all()
+    finally:
+        monitoring.unregister_event_duration_listener(listen)
+    assert compiles == []
