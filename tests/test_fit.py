@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -225,10 +227,27 @@ def test_dead_starts_are_pulled_toward_the_centre_until_finite():
     assert np.all(np.abs(q_out - 0.5) < np.abs(q_in - 0.5))  # moved toward the centre
 
 
+@contextlib.contextmanager
+def _counting_compilations():
+    """Collects the name of every XLA compilation inside the block."""
+    from jax import monitoring
+
+    compiles: list[str] = []
+
+    def listen(name, secs, **kw):
+        if "backend_compile" in name:
+            compiles.append(name)
+
+    monitoring.register_event_duration_secs_listener(listen)
+    try:
+        yield compiles
+    finally:
+        monitoring.unregister_event_duration_listener(listen)
+
+
 def test_reviving_compiles_once_whatever_the_count_of_dead_starts():
     # the fits revive a different number of dead starts every time (vocab sl_3: 78% of its
     # random starts): compiling the coordinate maps per count cost most of a bench trajectory
-    from jax import monitoring
     from scipy.special import expit
 
     from scalinglaws._fit import revive_starts
@@ -244,21 +263,12 @@ def test_reviving_compiles_once_whatever_the_count_of_dead_starts():
         return np.asarray(bij.inverse(bij.from_unit(q)))
 
     revive_starts(law, starts(0), objective)  # compiles the maps for 64 starts
-    compiles = []
-
-    def listen(name, secs, **kw):
-        if "backend_compile" in name:
-            compiles.append(name)
-
-    monitoring.register_event_duration_secs_listener(listen)
-    try:
+    with _counting_compilations() as compiles:
         dead = set()
         for seed in (1, 2, 3):
             u = starts(seed)
             dead.add(int((~np.isfinite(objective(u))).sum()))
             assert np.all(np.isfinite(objective(revive_starts(law, u, objective))))
-    finally:
-        monitoring.unregister_event_duration_listener(listen)
     assert len(dead) > 1  # the counts differ (52, 50, 49, 50 dead for seeds 0-3)
     assert compiles == []
 
@@ -308,7 +318,6 @@ def test_the_solver_compiles_once_whatever_type_the_iteration_limit_has():
     # the checkpoint fits pass the screen's limit as np.int64 and the polish's as a Python int;
     # a weakly typed limit compiled the Levenberg–Marquardt loop a second time per row bucket
     import jax.numpy as jnp
-    from jax import monitoring
 
     from scalinglaws._fit import _compiled, _pad, _solve_chunked, make_starts
     from scalinglaws._losses import make_loss
@@ -320,16 +329,7 @@ def test_the_solver_compiles_once_whatever_type_the_iteration_limit_has():
     solver = _compiled(law, make_loss("mse"), "lm")[0]
     u0 = np.asarray(law.bijector.inverse(law.bijector.from_unit(make_starts(law, 8, 0))))
     _solve_chunked(solver, u0, payload, 30, 8, fixed=True)  # compiles init and run
-    compiles = []
-
-    def listen(name, secs, **kw):
-        if "backend_compile" in name:
-            compiles.append(name)
-
-    monitoring.register_event_duration_secs_listener(listen)
-    try:
+    with _counting_compilations() as compiles:
         for limit in (np.int64(30), 25, np.int32(40)):
             assert np.isfinite(_solve_chunked(solver, u0, payload, limit, 8, fixed=True).f).all()
-    finally:
-        monitoring.unregister_event_duration_listener(listen)
     assert compiles == []
