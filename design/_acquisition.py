@@ -106,10 +106,13 @@ def design_bucket(n: int, outputs: int = 1) -> int:
     Levenberg–Marquardt step on padding: on 8 rows one f, g, H of 16 starts of sl_6 takes
     0.33 ms against 0.79 ms on 32.
     """
+
+    def pow2(m: int) -> int:  # the smallest power of two >= m
+        return 1 << (m - 1).bit_length()
+
     n = max(n, 1)
-    if n <= 256:
-        floor = max(8, 1 << (max(1, -(-32 // max(outputs, 1))) - 1).bit_length())
-        return max(floor, 1 << (n - 1).bit_length())
+    if n <= 256:  # at least 32/k rows (k outputs each) and 8
+        return max(8, pow2(-(-32 // max(outputs, 1))), pow2(n))
     step = (1 << ((n - 1).bit_length() - 1)) // 4
     return -(-n // step) * step
 
