@@ -178,17 +178,20 @@ def _compiled(law: Law, loss: Loss, method: str):
         def fgh(u, data):
             w = data[2].reshape(-1)
             r, lin = jax.linearize(lambda v: residuals(v, data), u)
-            jac = jax.vmap(lin, out_axes=1)(jnp.eye(u.shape[0], dtype=u.dtype))  # (m, p)
+            # the Jacobian transposed, (p, m): rows contiguous for the reductions over m below
+            # (lr & bsz sl_2, 16 starts × 256 rows × 26 parameters: 0.94 ms against 1.44 ms
+            # for the (m, p) layout)
+            jt = jax.vmap(lin)(jnp.eye(u.shape[0], dtype=u.dtype))
             ok = w > 0
             c = scale(w)
             f = c * jnp.sum(jnp.where(ok, w * loss.rho(r), 0.0))
-            jac = jnp.where(ok[:, None] & jnp.isfinite(jac), jac, 0.0)
-            g = c * jnp.sum(jac * jnp.where(ok, w * loss.psi(r), 0.0)[:, None], axis=0)
-            wj = jac * jnp.where(ok, w * loss.irls(r), 0.0)[:, None]
+            jt = jnp.where(ok[None, :] & jnp.isfinite(jt), jt, 0.0)
+            g = c * jnp.sum(jt * jnp.where(ok, w * loss.psi(r), 0.0)[None, :], axis=1)
+            wj = jt * jnp.where(ok, w * loss.irls(r), 0.0)[None, :]
             if u.shape[0] <= 8:  # small p: a fused elementwise reduction beats batched matmul
-                h = c * jnp.sum(wj[:, :, None] * jac[:, None, :], axis=0)
+                h = c * jnp.sum(wj[:, None, :] * jt[None, :, :], axis=2)
             else:
-                h = c * (wj.T @ jac)
+                h = c * (wj @ jt.T)
             return f, g, h
 
     if method == "lbfgs":
