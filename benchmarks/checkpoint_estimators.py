@@ -1,4 +1,4 @@
-"""Score three checkpoint estimators on the same ScaleBench trajectories (scalebench.md,
+"""Score three checkpoint estimators on the same ScaleBench trajectories (scalebench_history.md,
 "The checkpoint estimator").
 
     python benchmarks/checkpoint_estimators.py TASK METHOD OUT.jsonl [--seeds 0,1,...] [--laws sl_1,...]

@@ -1,4 +1,5 @@
-"""Target-localised least squares on ScaleBench's full pools (scalebench.md, "Localised fit").
+"""Target-localised least squares on ScaleBench's full pools (scalebench_history.md, "hedge's
+target-localised checkpoint fit").
 
     python benchmarks/localized_fit.py OUT.jsonl [--alphas 0,1,2] [--tasks all]
     python benchmarks/localized_fit.py table OUT.jsonl
