@@ -6,9 +6,9 @@ start has converged or ``max_iter`` is reached.
 
 The LM solver needs, for a point ``u``, the objective ``f``, its gradient ``g`` and a positive
 semi-definite curvature ``H`` (Gauss–Newton with IRLS weights for residual losses; the
-eigenvalue-clamped Hessian for likelihood laws). Steps solve ``(H + λ·(diag H + ε)) δ = -g`` (Cholesky)
-(Marquardt scaling, so the solver is invariant to parameter scales); λ shrinks ×1/3 on an
-accepted step and grows ×4 on a rejected one.
+eigenvalue-clamped Hessian for likelihood laws). Steps solve ``(H + λ·(diag H + ε)) δ = -g``
+by a Cholesky factor (Marquardt scaling, so the solver is invariant to parameter scales); λ
+shrinks ×1/3 on an accepted step and grows ×4 on a rejected one.
 """
 
 from __future__ import annotations
