@@ -263,19 +263,21 @@ def run_law(
     pairs: Sequence[tuple[str, int]],
     opts: dict,
     partial: str | Path | None = None,
+    done: dict[str, list[dict[str, Any]]] | None = None,
 ) -> list[dict[str, Any]]:
     """The (method, seed) replays ``pairs`` of one law of one task (one worker job).
 
     With ``partial``, each finished trajectory's rows are appended to that CSV at once (one
     ``write`` on an append-mode file), so an interrupted job keeps its finished trajectories.
     A method of :data:`SEED_FREE` is replayed once; its other seeds copy the rows (``seconds``
-    0: they cost nothing).
+    0: they cost nothing). ``done``: such a method's rows from an earlier, interrupted run (one
+    seed's), copied rather than replayed again.
     """
     task = load(task_name)
     law = get_law(f"{task_name}:{law_name}")
     groups = _groups(task, law)
     rows: list[dict[str, Any]] = []
-    once: dict[str, list[dict[str, Any]]] = {}
+    once: dict[str, list[dict[str, Any]]] = dict(done or {})
     try:
         for method, seed in pairs:
             if method in once:
@@ -396,7 +398,12 @@ def bench(
             keep.append(sel[sel["method"].isin(methods) & sel["seed"].isin(seed_list)])
             if pairs:
                 p = get_law(f"{t}:{n}").n_params
-                jobs.append((len(tk.train) * len(tk.targets) * p, t, n, pairs))
+                # a seed-free method finished for one seed before an interruption: copied
+                copied = {
+                    m: g[g["seed"] == g["seed"].min()].to_dict("records")
+                    for m, g in sel[sel["method"].isin(SEED_FREE)].groupby("method")
+                }
+                jobs.append((len(tk.train) * len(tk.targets) * p, t, n, pairs, copied))
     # costliest first (longest-processing-time order), so the workers end together; the
     # costliest last would leave one worker alone with the longest law (log weight vs measured
     # law time: r = 0.96 over the 65 laws of scalebench.csv)
@@ -404,15 +411,18 @@ def bench(
     rows: list[dict[str, Any]] = pd.concat(keep).to_dict("records") if keep else []
     done = 0
     if workers <= 1:
-        for _, t, n, pairs in jobs:
-            rows.extend(run_law(t, n, pairs, opts, partial))
+        for _, t, n, pairs, copied in jobs:
+            rows.extend(run_law(t, n, pairs, opts, partial, copied))
             done += 1
             if progress:
                 progress(done, len(jobs))
     else:
         ctx = mp.get_context("spawn")
         with cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as ex:
-            futs = [ex.submit(run_law, t, n, pairs, opts, partial) for _, t, n, pairs in jobs]
+            futs = [
+                ex.submit(run_law, t, n, pairs, opts, partial, copied)
+                for _, t, n, pairs, copied in jobs
+            ]
             for fut in cf.as_completed(futs):
                 try:
                     rows.extend(fut.result())

@@ -76,6 +76,28 @@ def test_bench_resume_runs_only_unfinished_trajectories(tmp_path, monkeypatch):
     assert len(after) == len(full) + 3 and (after["task"] == "other_task").sum() == 3
 
 
+def test_bench_resume_copies_a_seed_free_method_rather_than_replaying_it(tmp_path, monkeypatch):
+    """cheapest picks the same runs for every seed: killed after its seed 0, a resume copies
+    those rows to the missing seeds instead of replaying the trajectory."""
+    from scalinglaws.design import _bench
+
+    part = tmp_path / "res.csv.partial"
+    kw = dict(methods=["cheapest"], seeds=3, laws=["sl_1"], workers=1)
+    full = bench("parallel", partial=part, **kw)
+    old = pd.read_csv(part)
+    old[old["seed"] == 0].to_csv(part, index=False)  # killed before seeds 1 and 2 were copied
+    calls = []
+    real = _bench.run_trajectory
+    monkeypatch.setattr(
+        _bench, "run_trajectory", lambda *a, **k: calls.append(a[3:5]) or real(*a, **k)
+    )
+    again = bench("parallel", partial=part, resume=True, **kw)
+    assert calls == []
+    cols = ["law", "method", "seed", "budget_fraction", "r2", "cost_spent", "n_runs"]
+    pd.testing.assert_frame_equal(again[cols], full[cols])
+    assert sorted(pd.read_csv(part)["seed"].unique()) == [0, 1, 2]
+
+
 def test_final_fit_is_reused_while_the_observed_runs_do_not_change(monkeypatch):
     """all-data observes the whole pool once: its three checkpoint fits are one fit, and a new
     observation triggers a new one."""
