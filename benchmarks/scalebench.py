@@ -80,12 +80,13 @@ def verdict(df: pd.DataFrame) -> str:
 
     A cell is (task, checkpoint) where the paper's MSPE is above -1. ``wins`` counts cells where
     the method's mean R² is at least the paper's (to the table's two decimals); ``mean Δ`` is
-    the average difference over those cells; ``|z| > 2`` counts cells where our mean differs
-    from the paper's by more than two standard errors (std / sqrt(seeds)), the reproduction
-    test for our ``mspe``. ``beyond noise`` lists the lost cells whose deficit exceeds two
-    standard errors of the difference of the two means: ours, the std over seeds of the
-    law-averaged R² over sqrt(seeds); the paper's, its reported ± over sqrt(10) (read as the
-    same spread; the paper does not define it). A lost cell not listed there is within noise.
+    the average difference over those cells. Noise is the standard error of the difference of
+    the two means: ours, the std over seeds of the law-averaged R² over sqrt(seeds) (a cell's
+    mean is the mean over seeds of that average); the paper's, its reported ± over sqrt(10)
+    (read as the same spread; the paper does not define it). ``|z| > 2`` counts cells where the
+    two means differ by more than two such standard errors, the reproduction test for our
+    ``mspe``; ``beyond noise`` lists the lost cells whose deficit does. A lost cell not listed
+    there is within noise.
     """
     s = summarize(df)
     s["short"] = s["task"].map(SHORT)
@@ -115,16 +116,18 @@ def verdict(df: pd.DataFrame) -> str:
                 d = round(r["mean"], 2) - ref
                 deltas.append(r["mean"] - ref)
                 wins += d >= -1e-9
-                if d < -1e-9:
-                    lost.append(f"{short} {ci + 1}")
-                    se_d = math.hypot(
+                se_d = max(
+                    math.hypot(
                         spread.get((task, m, r["budget_fraction"]), 0.0) / n**0.5,
                         PAPER_MSPE_STD[short][ci] / PAPER_REPEATS**0.5,
-                    )
+                    ),
+                    1e-3,
+                )
+                far += abs(r["mean"] - ref) > 2 * se_d
+                if d < -1e-9:
+                    lost.append(f"{short} {ci + 1}")
                     if r["mean"] - ref < -2 * se_d:
                         beyond.append(f"{short} {ci + 1}")
-                se = max(r["std"], 1e-3) / n**0.5
-                far += abs(r["mean"] - ref) > 2 * se
         mean_d = sum(deltas) / max(len(deltas), 1)
         lines.append(
             f"| {m} | {cells} | {wins} | {mean_d:+.3f} | {far} | {', '.join(lost) or '–'} "
