@@ -234,7 +234,7 @@ def _advance(loop, g, cp, final, method, spent, pending, gi, growth) -> None:
     model = method in MODEL_METHODS
     while spent[gi] < target * (1 - 1e-12):
         limit = target if method == "hedge" else final * g.total
-        if model and not loop.observed and not loop.inflight:  # the cold-start design, whole
+        if loop.cold:  # the cold-start design, whole
             q = loop.n_init
         else:
             q = max(1, int(growth * len(loop.observed))) if model else 1

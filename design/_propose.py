@@ -263,14 +263,20 @@ class DesignLoop:
     def available(self) -> np.ndarray:
         return self.candidates[~self.used[self.candidates]]
 
+    @property
+    def cold(self) -> bool:
+        """True while a model-based method has nothing observed or in flight: its next
+        proposal is the cold-start design (up to ``n_init`` runs at once)."""
+        return self.method in MODEL_METHODS and not self.observed and not self.inflight
+
     def propose(self, q: int, remaining: float) -> list[tuple[int, float]]:
         """Up to ``q`` rows whose total cost is at most ``remaining``: ``[(row, score), ...]``."""
         cand = self.available()
         if len(cand) == 0 or q < 1:
             return []
-        model = self.method in MODEL_METHODS
-        if model and not self.observed and not self.inflight:
+        if self.cold:
             return self._cold(cand, q, remaining)
+        model = self.method in MODEL_METHODS
         if model and self.post is None:
             self.refit()
         if model and self.post is None:  # only in-flight runs: nothing to fit yet
