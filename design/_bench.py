@@ -263,21 +263,21 @@ def run_law(
     pairs: Sequence[tuple[str, int]],
     opts: dict,
     partial: str | Path | None = None,
-    done: dict[str, list[dict[str, Any]]] | None = None,
+    copied: dict[str, list[dict[str, Any]]] | None = None,
 ) -> list[dict[str, Any]]:
     """The (method, seed) replays ``pairs`` of one law of one task (one worker job).
 
     With ``partial``, each finished trajectory's rows are appended to that CSV at once (one
     ``write`` on an append-mode file), so an interrupted job keeps its finished trajectories.
     A method of :data:`SEED_FREE` is replayed once; its other seeds copy the rows (``seconds``
-    0: they cost nothing). ``done``: such a method's rows from an earlier, interrupted run (one
-    seed's), copied rather than replayed again.
+    0: they cost nothing). ``copied``: such methods' rows from an earlier, interrupted run (one
+    seed's), copied to the seeds of ``pairs`` rather than replayed again.
     """
     task = load(task_name)
     law = get_law(f"{task_name}:{law_name}")
     groups = _groups(task, law)
     rows: list[dict[str, Any]] = []
-    once: dict[str, list[dict[str, Any]]] = dict(done or {})
+    once: dict[str, list[dict[str, Any]]] = dict(copied or {})
     try:
         for method, seed in pairs:
             if method in once:
