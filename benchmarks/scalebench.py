@@ -96,6 +96,10 @@ def verdict(df: pd.DataFrame, paper_noise: str = "reported") -> str:
     smaller (:func:`noise_check`), so the ± over sqrt(10) likely overstates the noise of the
     paper's mean.
     """
+    if paper_noise not in ("reported", "ours"):
+        raise ValueError(f"paper_noise must be 'reported' or 'ours', not {paper_noise!r}")
+    if paper_noise == "ours" and not (df["method"] == "mspe").any():
+        raise ValueError("paper_noise='ours' needs our mspe rows in the results")
     s = summarize(df)
     s["short"] = s["task"].map(SHORT)
     seeds = df.groupby(["task", "method"])["seed"].nunique()
@@ -191,8 +195,9 @@ def main(argv: list[str]) -> None:
         print(tables(df))
         print("\n### Against the paper's MSPE\n")
         print(verdict(df))
-        print("\nWith the paper's noise taken as our own mspe's:\n")
-        print(verdict(df, paper_noise="ours"))
+        if (df["method"] == "mspe").any():
+            print("\nWith the paper's noise taken as our own mspe's:\n")
+            print(verdict(df, paper_noise="ours"))
     elif argv and argv[0] == "noise" and len(argv) == 2:
         print(noise_check(complete_laws(pd.read_csv(argv[1]))))
     elif argv and argv[0] == "splice" and len(argv) == 4:
