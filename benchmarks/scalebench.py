@@ -76,6 +76,14 @@ def tables(df: pd.DataFrame) -> str:
     return "\n".join(out)
 
 
+def cell_mean_spread(df: pd.DataFrame) -> pd.Series:
+    """The std over seeds of the law-averaged R², per (task, method, budget_fraction): a
+    cell's mean is the mean over seeds of that average, so this over sqrt(seeds) is its
+    standard error."""
+    per_seed = df.groupby(["task", "method", "budget_fraction", "seed"])["r2"].mean()
+    return per_seed.groupby(["task", "method", "budget_fraction"]).std()
+
+
 def verdict(df: pd.DataFrame, paper_noise: str = "reported") -> str:
     """The acceptance checks: each method against the paper's MSPE, cell by cell.
 
@@ -103,9 +111,7 @@ def verdict(df: pd.DataFrame, paper_noise: str = "reported") -> str:
     s = summarize(df)
     s["short"] = s["task"].map(SHORT)
     seeds = df.groupby(["task", "method"])["seed"].nunique()
-    # the spread over seeds of the law-averaged R²: the standard error of a cell's mean
-    per_seed = df.groupby(["task", "method", "budget_fraction", "seed"])["r2"].mean()
-    spread = per_seed.groupby(["task", "method", "budget_fraction"]).std().fillna(0.0)
+    spread = cell_mean_spread(df).fillna(0.0)
     paper = PAPER_TABLE2["mspe"]
     lines = [
         r"| method | cells | wins (≥ paper MSPE) | mean Δ R² | cells with \|z\| > 2 | lost cells "
@@ -162,7 +168,7 @@ def noise_check(df: pd.DataFrame) -> str:
     spreads = {
         "all (law, seed) values": m.groupby(cell)["r2"].std(),
         "per-law std, averaged": m.groupby([*cell, "law"])["r2"].std().groupby(cell).mean(),
-        "law-averaged R², over seeds": m.groupby([*cell, "seed"])["r2"].mean().groupby(cell).std(),
+        "law-averaged R², over seeds": cell_mean_spread(m).xs("mspe", level="method"),
     }
     paper = pd.Series(
         [
