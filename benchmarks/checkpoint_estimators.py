@@ -1,7 +1,7 @@
-"""Score three checkpoint estimators on the same ScaleBench trajectories (scalebench_history.md,
-"The checkpoint estimator").
+"""Score checkpoint estimators on the same ScaleBench trajectories (scalebench_history.md,
+"The checkpoint estimator" and "What decides the lost cells").
 
-    python benchmarks/checkpoint_estimators.py TASK METHOD OUT.jsonl [--seeds 0,1,...] [--laws sl_1,...]
+    python benchmarks/checkpoint_estimators.py TASK METHOD OUT.jsonl [--seeds 0,1,...] [--laws sl_1,...] [--alphas 0,1,2,4]
     python benchmarks/checkpoint_estimators.py table OUT.jsonl
 
 At each checkpoint of a `run_trajectory` replay (same picks as `sl bench`), the target R² of:
@@ -9,11 +9,15 @@ At each checkpoint of a `run_trajectory` replay (same picks as `sl bench`), the 
 - ``paper64``: 64 starts warm-started from the design fits, all polished (the paper's design fit
   is a 64-start warm-started multistart);
 - ``design``: the design loop's last refit as it is (16 starts, 60 iterations).
-One JSON line per (law, seed).
+With ``--alphas``, also the method's own checkpoint estimator (:meth:`DesignLoop.final_fit` and
+``final_predict``: for ``hedge`` the median over the near optima) with the target-localised
+weights' exponent set to each α (0: unweighted), on a copy of the loop so the trajectory is the
+bench's. One JSON line per (law, seed).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import sys
 from collections import defaultdict
@@ -29,14 +33,17 @@ from scalinglaws.design._bench import PAPER_TABLE2, SHORT
 KINDS = ("wide", "paper64", "design")
 
 
-def replay(task_name: str, method: str, law_name: str, seed: int) -> dict[str, list[float]]:
+def replay(
+    task_name: str, method: str, law_name: str, seed: int, alphas: tuple[float, ...] = ()
+) -> dict[str, list[float]]:
     task, law = load(task_name), get_law(f"{task_name}:{law_name}")
     groups = _bench._groups(task, law)
     fracs = sorted(task.budget_fractions)
     polish, screen = _bench.checkpoint_schedule(law)
     loops = _bench.design_loops(law, groups, method, seed)
     spent, pending = [0.0] * len(groups), [[] for _ in groups]
-    out: dict[str, list[float]] = {k: [] for k in KINDS}
+    kinds = (*KINDS, *(f"alpha={a:g}" for a in alphas))
+    out: dict[str, list[float]] = {k: [] for k in kinds}
     for cp in fracs:
         preds: dict[str, list] = defaultdict(list)
         trues: dict[str, list] = defaultdict(list)
@@ -50,13 +57,20 @@ def replay(task_name: str, method: str, law_name: str, seed: int) -> dict[str, l
                 law, {k: v[obs] for k, v in loop.x.items()}, loop.y[obs], starts=64,
                 warm=np.asarray(warm) if warm else None, seed=seed * 31 + gi,
             )  # fmt: skip
+            xt = {k: v[g.m :] for k, v in g.x.items()}
+            for a in alphas:  # before "wide", which adds its optimum to the warm starts
+                alt = copy.deepcopy(loop, {id(loop.law): loop.law})  # one law: one compiled set
+                alt.localize, alt._final = a, None
+                th = alt.final_fit(256, seed=seed * 31 + gi, polish=polish, screen_iter=screen)
+                if th is not None and np.all(np.isfinite(p := alt.final_predict(xt))):
+                    preds[f"alpha={a:g}"].append(p.ravel())
+                    trues[f"alpha={a:g}"].append(g.y_test.ravel())
             thetas = {
                 "design": loop.post.best if loop.post is not None else None,
                 "paper64": th64[0] if np.isfinite(f64[0]) else None,
                 # last: it adds its optimum to the warm starts, as in the bench
                 "wide": loop.final_fit(256, seed=seed * 31 + gi, polish=polish, screen_iter=screen),
             }
-            xt = {k: v[g.m :] for k, v in g.x.items()}
             for k, th in thetas.items():
                 if th is None:
                     continue
@@ -64,7 +78,7 @@ def replay(task_name: str, method: str, law_name: str, seed: int) -> dict[str, l
                 if np.all(np.isfinite(p)):
                     preds[k].append(p.ravel())
                     trues[k].append(g.y_test.ravel())
-        for k in KINDS:
+        for k in kinds:
             out[k].append(_bench._r2(preds[k], trues[k]))
     return out
 
@@ -77,12 +91,15 @@ def table(path: str) -> None:
     by = defaultdict(list)
     for r in rows.values():
         by[(r["task"], r["method"])].append(r)
-    print("| task, method (laws × seeds) | wide (ours) | 64 warm | design refit | paper's MSPE |")
-    print("|---|---|---|---|---|")
+    kinds = [k for k in next(iter(rows.values())) if k in KINDS or k.startswith("alpha=")]
+    names = {"wide": "wide (ours)", "paper64": "64 warm", "design": "design refit"}
+    print("| task, method (laws × seeds) | " + " | ".join(names.get(k, k) for k in kinds)
+          + " | paper's MSPE |")  # fmt: skip
+    print("|---|" + "---|" * (len(kinds) + 1))
     for (task, method), rs in by.items():
         laws = sorted({r["law"] for r in rs})
         cells = []
-        for k in KINDS:
+        for k in kinds:
             per = [np.mean([r[k] for r in rs if r["law"] == law], axis=0) for law in laws]
             cells.append(" / ".join(f"{v:+.2f}" for v in np.mean(per, axis=0)))
         short = SHORT.get(load(task).name, task)
@@ -104,13 +121,17 @@ def main(argv: list[str]) -> None:
     laws = list(load(task_name).law_names)
     if "--laws" in argv:
         laws = argv[argv.index("--laws") + 1].split(",")
+    alphas = ()
+    if "--alphas" in argv:
+        alphas = tuple(float(a) for a in argv[argv.index("--alphas") + 1].split(","))
     with open(out, "a") as fh:
         for law_name in laws:
             for seed in seeds:
-                r2 = replay(task_name, method, law_name, seed)
+                r2 = replay(task_name, method, law_name, seed, alphas)
                 rec = dict(task=task_name, method=method, law=law_name, seed=seed, **r2)
                 fh.write(json.dumps(rec) + "\n")
                 fh.flush()
+            _bench._release_compiled()  # as the bench does between laws
 
 
 if __name__ == "__main__":

@@ -58,7 +58,9 @@ def table(path: str) -> str:
     out = ["| task | " + " | ".join(f"α = {a:g}" for a in p.columns) + " |"]
     out.append("|---|" + "---|" * len(p.columns))
     for t, row in p.iterrows():
-        out.append(f"| {t} | " + " | ".join(f"{v:+.3f}" for v in row) + " |")
+        out.append(
+            f"| {t} | " + " | ".join("not run" if v != v else f"{v:+.3f}" for v in row) + " |"
+        )
     return "\n".join(out)
 
 
