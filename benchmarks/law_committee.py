@@ -36,11 +36,6 @@ def _pad(a: np.ndarray, p: int) -> np.ndarray:
     return np.pad(a, [(0, 0)] * (a.ndim - 1) + [(0, p - a.shape[-1])])
 
 
-def _y_range(loop) -> tuple[float, float]:
-    y = loop.y[np.asarray(loop.observed)]
-    return float(np.nanmin(y)) - 1.0, float(np.nanmax(y)) + 1.0
-
-
 def committee_picks(loops: list, q: int, remaining: float, total: float, inter: float,
                     gamma: float) -> list[int]:  # fmt: skip
     """Up to q rows (greedy, covariances conditioned on each pick) within ``remaining``."""
@@ -59,7 +54,7 @@ def committee_picks(loops: list, q: int, remaining: float, total: float, inter: 
         for lp, cv in zip(loops, covs, strict=True):
             s = _model_score(
                 "mspe", lp.post, cv, lp._jac[:, cand], lp._pred[:, cand], lp._jac[:, lp.target],
-                lp._pred[:, lp.target], _y_range(lp), 1.0, {},
+                lp._pred[:, lp.target], lp.y_range(), 1.0, {},
             )  # fmt: skip
             score += np.where(np.isfinite(s), s, 0.0) / len(loops)
         if inter > 0 and len(loops) > 1:
@@ -73,7 +68,7 @@ def committee_picks(loops: list, q: int, remaining: float, total: float, inter: 
                 np.stack([_pad(lp._jac[0, cand, 0, :], pmax) for lp in loops]),
                 np.stack([lp._pred[0, lp.target, 0] for lp in loops]),
                 np.stack([_pad(lp._jac[0, lp.target, 0, :], pmax) for lp in loops]),
-                float(np.median([lp.post.sigma2 for lp in loops])), _y_range(loops[0]),
+                float(np.median([lp.post.sigma2 for lp in loops])), loops[0].y_range(),
             )  # fmt: skip
             score += inter * np.where(np.isfinite(g), g, 0.0)
         i = int(np.argmax(np.where(ok, score / penalty, -np.inf)))

@@ -263,6 +263,15 @@ class DesignLoop:
     def available(self) -> np.ndarray:
         return self.candidates[~self.used[self.candidates]]
 
+    def y_range(self) -> tuple[float, float]:
+        """Where a candidate's outcome may fall, for MSPE's quadrature: the observed range
+        widened by 1 each side, not below 0 when every observed outcome is positive."""
+        obs_y = self.y[np.asarray(self.observed)]
+        lo, hi = float(np.nanmin(obs_y)) - 1.0, float(np.nanmax(obs_y)) + 1.0
+        if np.nanmin(obs_y) > 0:
+            lo = max(lo, 0.0)
+        return lo, hi
+
     @property
     def cold(self) -> bool:
         """True while a model-based method has nothing observed or in flight: its next
@@ -283,14 +292,10 @@ class DesignLoop:
             return []
         kw: dict[str, Any] = {}
         if model:
-            obs_y = self.y[np.asarray(self.observed)]
-            lo, hi = float(np.nanmin(obs_y)) - 1.0, float(np.nanmax(obs_y)) + 1.0
-            if np.nanmin(obs_y) > 0:
-                lo = max(lo, 0.0)
             kw = dict(
                 post=self.post, jac_cand=self._jac[:, cand], pred_cand=self._pred[:, cand],
                 jac_target=self._jac[:, self.target], pred_target=self._pred[:, self.target],
-                y_range=(lo, hi),
+                y_range=self.y_range(),
             )  # fmt: skip
         picks = select_batch(
             self.method, costs=self.costs[cand], total_cost=self.total_cost, remaining=remaining,
