@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 
 import jax
@@ -63,6 +65,7 @@ MODEL_METHODS = ("dopt", "vopt", "mspe", "hedge")
 SIGMA2_A0 = 2.0
 N_QUAD = 96  # nodes per candidate (a grid spanning that candidate's predictive)
 START_CHUNK = 16  # multistart fits run in chunks of this many starts (one compiled shape)
+FIT_MEMO_BYTES = 64 * 2**20  # results of recent multistart fits kept for identical calls
 _MSE = make_loss("mse")  # one object: the compiled solver is cached per (law, loss)
 
 
@@ -143,9 +146,75 @@ def fit_multistart(
     ``weights`` (n,): each run's weight in the mean squared error (weighted least squares;
     integer weights equal repeated rows), e.g. :func:`target_weights`.
 
+    The fit is a deterministic function of its arguments, so the most recent results (up to
+    :data:`FIT_MEMO_BYTES`) are kept and an identical call returns a copy of them
+    (:func:`clear_fit_memo` empties the store). In ``sl bench`` the model-based baselines begin
+    from the same cold-start design with the same seed and so ask for identical fits: on
+    lr_bsz sl_2 (every method, seeds 1–2) a quarter of the time, with bit-identical rows.
+
     Returns:
         thetas (starts, p) and objectives (starts,), best first; non-finite objectives are inf.
     """
+    key = _fit_key(
+        law, x, y, warm, weights, (starts, seed, max_iter, _ints(polish), _ints(screen_iter))
+    )
+    hit = _FIT_MEMO.get(key)
+    if hit is None:
+        hit = _fit_multistart(
+            law, x, y, starts=starts, warm=warm, seed=seed, max_iter=max_iter, polish=polish,
+            screen_iter=screen_iter, weights=weights,
+        )  # fmt: skip
+        _FIT_MEMO[key] = hit
+        _MEMO_BYTES[0] += hit[0].nbytes + hit[1].nbytes
+        while _MEMO_BYTES[0] > FIT_MEMO_BYTES and len(_FIT_MEMO) > 1:
+            old = _FIT_MEMO.popitem(last=False)[1]
+            _MEMO_BYTES[0] -= old[0].nbytes + old[1].nbytes
+    else:
+        _FIT_MEMO.move_to_end(key)
+    return hit[0].copy(), hit[1].copy()
+
+
+# keyed by (law, digest): a law compares by identity, and the key keeps it alive
+_FIT_MEMO: OrderedDict[tuple[Law, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+_MEMO_BYTES = [0]
+
+
+def clear_fit_memo() -> None:
+    """Forget the results that :func:`fit_multistart` keeps for identical calls."""
+    _FIT_MEMO.clear()
+    _MEMO_BYTES[0] = 0
+
+
+def _ints(v: int | Sequence[int] | None) -> tuple[int, ...] | None:
+    return None if v is None else tuple(int(a) for a in np.atleast_1d(v))
+
+
+def _fit_key(law: Law, x, y, warm, weights, scalars: tuple) -> tuple[Law, str]:
+    """The law and a digest of every other input of a multistart fit."""
+    h = hashlib.blake2b(repr(scalars).encode(), digest_size=20)
+    for a in (*(x[k] for k in law.inputs), y, warm, weights):
+        if a is None:
+            h.update(b"none")
+        else:
+            a = np.ascontiguousarray(a, dtype=np.float64)
+            h.update(repr(a.shape).encode())
+            h.update(a.tobytes())
+    return law, h.hexdigest()
+
+
+def _fit_multistart(
+    law: Law,
+    x: Mapping[str, np.ndarray],
+    y: np.ndarray,
+    *,
+    starts: int,
+    warm: np.ndarray | None,
+    seed: int,
+    max_iter: int,
+    polish: int | Sequence[int] | None,
+    screen_iter: int | Sequence[int],
+    weights: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     th0 = random_thetas(law, starts, rng)
     n_warm = 0

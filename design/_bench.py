@@ -301,7 +301,8 @@ def _release_compiled() -> None:
     a few hundred (row buckets × kernels): about 6,000 mappings for a vocab law. A worker that
     kept them across laws reached the kernel's limit of 65,530 mappings after some ten laws and
     died ("LLVM compilation error: Cannot allocate memory", `sl bench --task all`, 2026-11-23).
-    The next law compiles its own kernels anyway (the persistent cache makes that cheap).
+    The next law compiles its own kernels anyway (the persistent cache makes that cheap). The
+    fits kept for identical calls (:func:`clear_fit_memo`) are the law's too.
     """
     import gc
 
@@ -309,10 +310,11 @@ def _release_compiled() -> None:
 
     from scalinglaws._fit import _compiled
 
-    from ._acquisition import _kernel
+    from ._acquisition import _kernel, clear_fit_memo
 
     _compiled.cache_clear()
     _kernel.cache_clear()
+    clear_fit_memo()
     jax.clear_caches()
     gc.collect()
 

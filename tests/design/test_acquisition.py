@@ -133,6 +133,38 @@ def test_successive_halving_fit_recovers_a_known_law():
         fit_multistart(law, x, y, starts=32, polish=(8, 4), screen_iter=10)
 
 
+def test_identical_fits_are_computed_once_and_equal_a_fresh_fit(monkeypatch):
+    """fit_multistart keeps its results: an identical call does not run the solver again and
+    returns the same numbers as a fresh fit (copies: changing one leaves the store alone); a
+    different seed, warm start or weight is a new fit; clear_fit_memo forgets them all."""
+    from scalinglaws import get_law
+    from scalinglaws.design import _acquisition as acq
+
+    law = get_law("chinchilla")
+    rng = np.random.default_rng(3)
+    x = {"N": 10 ** rng.uniform(7, 9, 12), "D": 10 ** rng.uniform(9, 11, 12)}
+    y = np.asarray(law(np.array([1.69, 406.4, 410.7, 0.34, 0.28]), x)) + 0.01 * rng.normal(size=12)
+    acq.clear_fit_memo()
+    calls = []
+    real = acq._fit_multistart
+    monkeypatch.setattr(acq, "_fit_multistart", lambda *a, **k: calls.append(1) or real(*a, **k))
+    kw = dict(starts=16, seed=0, max_iter=20)
+    th, f = acq.fit_multistart(law, x, y, **kw)
+    th[:] = 0.0  # the caller's copy
+    th2, f2 = acq.fit_multistart(law, dict(x), y.copy(), **kw)
+    assert len(calls) == 1
+    acq.clear_fit_memo()
+    fresh, ff = acq.fit_multistart(law, x, y, **kw)
+    assert len(calls) == 2
+    np.testing.assert_array_equal(th2, fresh)
+    np.testing.assert_array_equal(f2, ff)
+    acq.fit_multistart(law, x, y, **dict(kw, seed=1))
+    acq.fit_multistart(law, x, y, warm=fresh[:1], **kw)
+    acq.fit_multistart(law, x, y, weights=np.linspace(1, 2, 12), **kw)
+    assert len(calls) == 5
+    acq.clear_fit_memo()
+
+
 def test_model_scores_that_are_all_non_finite_never_break_the_budget():
     """A Jacobian that overflows makes every V-optimal score non-finite: the batch must still
     hold only affordable, distinct candidates (the first affordable one, then the next...)."""
