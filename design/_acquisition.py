@@ -149,8 +149,9 @@ def fit_multistart(
     The fit is a deterministic function of its arguments, so the most recent results (up to
     :data:`FIT_MEMO_BYTES`) are kept and an identical call returns a copy of them
     (:func:`clear_fit_memo` empties the store). In ``sl bench`` the model-based baselines begin
-    from the same cold-start design with the same seed and so ask for identical fits: on
-    lr_bsz sl_2 (every method, seeds 1–2) a quarter of the time, with bit-identical rows.
+    from the same cold-start design with the same seed and so ask for identical fits: lr_bsz
+    sl_2, every method, seeds 1–2, ran 1.2× faster with bit-identical rows; over the whole
+    benchmark the gain is within run-to-run noise (``benchmarks/scalebench.md``, "Speed").
 
     Returns:
         thetas (starts, p) and objectives (starts,), best first; non-finite objectives are inf.
