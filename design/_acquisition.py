@@ -165,25 +165,41 @@ def fit_multistart(
             law, x, y, starts=starts, warm=warm, seed=seed, max_iter=max_iter, polish=polish,
             screen_iter=screen_iter, weights=weights,
         )  # fmt: skip
-        _FIT_MEMO[key] = hit
-        _MEMO_BYTES[0] += hit[0].nbytes + hit[1].nbytes
-        while _MEMO_BYTES[0] > FIT_MEMO_BYTES and len(_FIT_MEMO) > 1:
-            old = _FIT_MEMO.popitem(last=False)[1]
-            _MEMO_BYTES[0] -= old[0].nbytes + old[1].nbytes
-    else:
-        _FIT_MEMO.move_to_end(key)
+        _FIT_MEMO.put(key, hit)
     return hit[0].copy(), hit[1].copy()
 
 
+class _Memo:
+    """Least-recently-used store of array tuples, bounded by their total size in bytes."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.items: OrderedDict = OrderedDict()
+        self.nbytes = 0
+
+    def get(self, key):
+        if key in self.items:
+            self.items.move_to_end(key)
+        return self.items.get(key)
+
+    def put(self, key, value: tuple[np.ndarray, ...]) -> None:
+        self.items[key] = value
+        self.nbytes += sum(a.nbytes for a in value)
+        while self.nbytes > self.max_bytes and len(self.items) > 1:
+            self.nbytes -= sum(a.nbytes for a in self.items.popitem(last=False)[1])
+
+    def clear(self) -> None:
+        self.items.clear()
+        self.nbytes = 0
+
+
 # keyed by (law, digest): a law compares by identity, and the key keeps it alive
-_FIT_MEMO: OrderedDict[tuple[Law, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
-_MEMO_BYTES = [0]
+_FIT_MEMO = _Memo(FIT_MEMO_BYTES)
 
 
 def clear_fit_memo() -> None:
     """Forget the results that :func:`fit_multistart` keeps for identical calls."""
     _FIT_MEMO.clear()
-    _MEMO_BYTES[0] = 0
 
 
 def _ints(v: int | Sequence[int] | None) -> tuple[int, ...] | None:

@@ -136,7 +136,8 @@ def test_successive_halving_fit_recovers_a_known_law():
 def test_identical_fits_are_computed_once_and_equal_a_fresh_fit(monkeypatch):
     """fit_multistart keeps its results: an identical call does not run the solver again and
     returns the same numbers as a fresh fit (copies: changing one leaves the store alone); a
-    different seed, warm start or weight is a new fit; clear_fit_memo forgets them all."""
+    different seed, warm start or weight is a new fit; the store keeps the most recent within
+    its size; clear_fit_memo forgets them all."""
     from scalinglaws import get_law
     from scalinglaws.design import _acquisition as acq
 
@@ -162,6 +163,13 @@ def test_identical_fits_are_computed_once_and_equal_a_fresh_fit(monkeypatch):
     acq.fit_multistart(law, x, y, warm=fresh[:1], **kw)
     acq.fit_multistart(law, x, y, weights=np.linspace(1, 2, 12), **kw)
     assert len(calls) == 5
+    # a store of one fit's size keeps only the last one
+    monkeypatch.setattr(acq._FIT_MEMO, "max_bytes", th.nbytes + f.nbytes)
+    acq.fit_multistart(law, x, y, **dict(kw, seed=2))  # a new fit: the older ones go
+    assert len(calls) == 6 and len(acq._FIT_MEMO.items) == 1
+    acq.fit_multistart(law, x, y, **dict(kw, seed=2))  # kept
+    acq.fit_multistart(law, x, y, **kw)  # gone: computed again
+    assert len(calls) == 7
     acq.clear_fit_memo()
 
 
