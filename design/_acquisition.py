@@ -44,7 +44,7 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
 from scipy.special import expit, logit
 
-from scalinglaws._fit import _compiled, _pad, _solve_chunked, revive_starts
+from scalinglaws._fit import _compiled, _pad, _solve_chunked, _start_states, revive_starts
 from scalinglaws._law import Law
 from scalinglaws._losses import make_loss
 
@@ -249,11 +249,18 @@ def _fit_multistart(
     payload = ({k: jnp.asarray(v) for k, v in xp.items()}, jnp.asarray(yp), jnp.asarray(wp))
     solver = _compiled(law, _MSE, "lm")[0]
 
-    def run(u0: np.ndarray, iters: int) -> tuple[np.ndarray, np.ndarray]:
-        res = _solve_chunked(solver, u0, payload, iters, START_CHUNK, fixed=True)
+    def run(u0: np.ndarray, iters: int, state=None) -> tuple[np.ndarray, np.ndarray]:
+        res = _solve_chunked(solver, u0, payload, iters, START_CHUNK, fixed=True, state=state)
         return np.asarray(res.u), np.where(np.isfinite(res.f), res.f, np.inf)
 
-    u0 = revive_starts(law, _np_inverse(law, th0), lambda u: run(u, 0)[1])
+    def start_states(u: np.ndarray):
+        return _start_states(solver, u, payload, START_CHUNK, fixed=True)
+
+    raw = _np_inverse(law, th0)
+    f_raw, state = start_states(raw)
+    u0 = revive_starts(law, raw, lambda u: f_raw if u is raw else start_states(u)[0])
+    if u0 is not raw:  # some starts were revived: their states are computed anew
+        state = None
     keeps = [] if polish is None else list(np.atleast_1d(polish).astype(int))
     iters = list(np.atleast_1d(screen_iter).astype(int)) if keeps else []
     if len(iters) != len(keeps):
@@ -270,7 +277,8 @@ def _fit_multistart(
             rank = idx[np.argsort(f[idx], kind="stable")]
             warm_first = np.concatenate([np.arange(n_warm), rank[rank >= n_warm]])
             idx = warm_first[: max(keep, n_warm)]
-        u_new, f_new = run(u[idx], it)
+        # the first stage runs every start from u0: the states the revival computed
+        u_new, f_new = run(u[idx], it, state if f is None else None)
         u, f = u.copy(), np.full(starts, np.inf) if f is None else f.copy()
         u[idx], f[idx] = u_new, f_new
     order = np.argsort(f, kind="stable")

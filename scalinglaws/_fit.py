@@ -360,13 +360,20 @@ def fit(
     solver, fgh, _ = _compiled(law, lossobj, method)
     # dead starts are retried in calls of the screening's shape: no extra compilation
     c = _chunk_size(u0, payload, polish)
-    u0 = revive_starts(law, u0, lambda u: _solve_chunked(solver, u, payload, 0, c, True).f)
+    raw = u0
+    f_raw, state = _start_states(solver, raw, payload, c, True)
+    u0 = revive_starts(
+        law, raw, lambda u: f_raw if u is raw else _start_states(solver, u, payload, c, True)[0]
+    )
+    if u0 is not raw:  # some starts were revived: their states are computed anew
+        state = None
     if len(u0) > polish:
         # screen: a few iterations from every start, then polish the best `polish` of them
-        screen = _solve_chunked(solver, u0, payload, screen_iter, polish)
+        screen = _solve_chunked(solver, u0, payload, screen_iter, polish, state=state)
         f_screen = np.where(np.isfinite(screen.f), screen.f, np.inf)
         u0 = np.asarray(screen.u)[np.argsort(f_screen, kind="stable")[:polish]]
-    res = _solve_chunked(solver, u0, payload, max_iter, polish)
+        state = None
+    res = _solve_chunked(solver, u0, payload, max_iter, polish, state=state)
     u_all, f_all = np.asarray(res.u), np.asarray(res.f)
     conv_all = np.asarray(res.converged)
     finite = np.isfinite(f_all)
@@ -399,7 +406,8 @@ def revive_starts(
     domain mixture sl_6 with its transfer weights in [-5, 5]): their random starts would sit dead
     through the whole fit, and a law with no finite random start could not be fitted at all.
     Each dead start halves its distance to the centre of the unit cube until its objective is
-    finite; after six halvings it is the centre. Live starts are returned unchanged.
+    finite; after six halvings it is the centre. Live starts are returned unchanged, and ``u``
+    itself (not a copy) when no start is dead, so a caller can keep what it computed at ``u``.
     """
     dead = np.flatnonzero(~np.isfinite(np.asarray(objective(u))))
     if len(dead) == 0:
@@ -446,13 +454,55 @@ SEGMENT = 10  # Levenberg–Marquardt iterations between compactions of the runn
 TAIL_DIV = 8  # the last few running starts go in chunks of chunk // TAIL_DIV
 
 
+def _chunks(rows: np.ndarray, size: int) -> tuple[list[np.ndarray], int]:
+    """``rows`` in chunks of ``size`` (the last padded with the first row), and their count."""
+    n = -(-len(rows) // size)
+    pad = np.concatenate([rows, np.repeat(rows[:1], n * size - len(rows))])
+    return [pad[i * size : (i + 1) * size] for i in range(n)], len(rows)
+
+
+def _gather(outs: list, n: int) -> Any:
+    """The first ``n`` starts of per-chunk outputs, as one tree of host arrays."""
+    outs = jax.device_get(outs)  # numpy leaves, one transfer each
+    if len(outs) == 1:
+        return jax.tree_util.tree_map(lambda a: a[:n], outs[0])
+    return jax.tree_util.tree_map(lambda *a: np.concatenate(a)[:n], *outs)
+
+
+def _start_states(
+    solver: Solver, u0: np.ndarray, payload: Any, chunk: int, fixed: bool = False
+) -> tuple[np.ndarray, LMState | None]:
+    """The objective at each start (non-finite as inf), and for Levenberg–Marquardt the solver's
+    state there, which :func:`_solve_chunked` takes as ``state`` instead of computing it again.
+
+    A multistart fit evaluates its starts once to revive the dead ones
+    (:func:`revive_starts`); handing the state on saves an evaluation of f, g and H per start.
+    """
+    if solver.run is None:
+        f = np.asarray(_solve_chunked(solver, u0, payload, 0, chunk, fixed).f)
+        return np.where(np.isfinite(f), f, np.inf), None
+    if not fixed:
+        chunk = _chunk_size(u0, payload, chunk)
+    parts, n = _chunks(np.arange(u0.shape[0]), chunk)
+    state = _gather([solver.init(u0[i], payload) for i in parts], n)
+    return state.f, state
+
+
 def _solve_chunked(
-    solver: Solver, u0: np.ndarray, payload: Any, max_iter: int, chunk: int, fixed: bool = False
+    solver: Solver,
+    u0: np.ndarray,
+    payload: Any,
+    max_iter: int,
+    chunk: int,
+    fixed: bool = False,
+    state: LMState | None = None,
 ) -> SolverResult:
     """Run the solver over starts in chunks of one size (one compiled shape, bounded memory).
 
     The chunk shrinks to the start count and to a memory bound, unless ``fixed`` (callers that
-    run many small start counts on one law and want a single compiled shape).
+    run many small start counts on one law and want a single compiled shape). ``state``: the
+    Levenberg–Marquardt state at ``u0`` if already computed (:func:`_start_states` with the
+    same ``chunk`` and ``fixed``).
 
     A vmapped while loop runs every start of a chunk until the slowest one stops, and the median
     start of a multistart fit converges in a few iterations while a few crawl to ``max_iter``.
@@ -464,25 +514,14 @@ def _solve_chunked(
     s = u0.shape[0]
     if not fixed:
         chunk = _chunk_size(u0, payload, chunk)
-
-    def chunks(rows: np.ndarray, size: int = chunk):
-        n = -(-len(rows) // size)
-        pad = np.concatenate([rows, np.repeat(rows[:1], n * size - len(rows))])
-        return [pad[i * size : (i + 1) * size] for i in range(n)], len(rows)
-
-    def gather(outs, n):
-        outs = jax.device_get(outs)  # numpy leaves, one transfer each
-        if len(outs) == 1:
-            return jax.tree_util.tree_map(lambda a: a[:n], outs[0])
-        return jax.tree_util.tree_map(lambda *a: np.concatenate(a)[:n], *outs)
-
-    parts, _ = chunks(np.arange(s))
     # the iteration limit is traced: one dtype whatever the caller passed (a Python int is
     # weakly typed, np.int64 is not, and each would compile the solver again)
     max_iter = int(max_iter)
     if solver.run is None:
-        return gather([solver.solve(u0[i], payload, max_iter) for i in parts], s)
-    state = gather([solver.init(u0[i], payload) for i in parts], s)
+        parts, _ = _chunks(np.arange(s), chunk)
+        return _gather([solver.solve(u0[i], payload, max_iter) for i in parts], s)
+    if state is None:
+        state = _start_states(solver, u0, payload, chunk, fixed=True)[1]
     tail = max(1, chunk // TAIL_DIV)  # few starts left (the slow tail): chunks of this size
     limit = 0
     while limit < max_iter:
@@ -490,8 +529,8 @@ def _solve_chunked(
         active = np.flatnonzero(~state.done & (state.it < limit))
         if len(active) == 0:
             break
-        parts, n = chunks(active, tail if len(active) <= chunk // 2 else chunk)
-        new = gather(
+        parts, n = _chunks(active, tail if len(active) <= chunk // 2 else chunk)
+        new = _gather(
             [solver.run(LMState(*(a[i] for a in state)), payload, np.int64(limit)) for i in parts],
             n,
         )
