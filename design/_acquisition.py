@@ -44,7 +44,7 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
 from scipy.special import expit, logit
 
-from scalinglaws._fit import _compiled, _pad, _solve_chunked, _start_states, revive_starts
+from scalinglaws._fit import _compiled, _pad, _solve_chunked, live_starts
 from scalinglaws._law import Law
 from scalinglaws._losses import make_loss
 
@@ -253,14 +253,7 @@ def _fit_multistart(
         res = _solve_chunked(solver, u0, payload, iters, START_CHUNK, fixed=True, state=state)
         return np.asarray(res.u), np.where(np.isfinite(res.f), res.f, np.inf)
 
-    def start_states(u: np.ndarray):
-        return _start_states(solver, u, payload, START_CHUNK, fixed=True)
-
-    raw = _np_inverse(law, th0)
-    f_raw, state = start_states(raw)
-    u0 = revive_starts(law, raw, lambda u: f_raw if u is raw else start_states(u)[0])
-    if u0 is not raw:  # some starts were revived: their states are computed anew
-        state = None
+    u0, state = live_starts(law, solver, _np_inverse(law, th0), payload, START_CHUNK)
     keeps = [] if polish is None else list(np.atleast_1d(polish).astype(int))
     iters = list(np.atleast_1d(screen_iter).astype(int)) if keeps else []
     if len(iters) != len(keeps):
@@ -277,7 +270,7 @@ def _fit_multistart(
             rank = idx[np.argsort(f[idx], kind="stable")]
             warm_first = np.concatenate([np.arange(n_warm), rank[rank >= n_warm]])
             idx = warm_first[: max(keep, n_warm)]
-        # the first stage runs every start from u0: the states the revival computed
+        # the first stage runs every start from u0: the states live_starts computed
         u_new, f_new = run(u[idx], it, state if f is None else None)
         u, f = u.copy(), np.full(starts, np.inf) if f is None else f.copy()
         u[idx], f[idx] = u_new, f_new

@@ -360,13 +360,7 @@ def fit(
     solver, fgh, _ = _compiled(law, lossobj, method)
     # dead starts are retried in calls of the screening's shape: no extra compilation
     c = _chunk_size(u0, payload, polish)
-    raw = u0
-    f_raw, state = _start_states(solver, raw, payload, c, True)
-    u0 = revive_starts(
-        law, raw, lambda u: f_raw if u is raw else _start_states(solver, u, payload, c, True)[0]
-    )
-    if u0 is not raw:  # some starts were revived: their states are computed anew
-        state = None
+    u0, state = live_starts(law, solver, u0, payload, c)
     if len(u0) > polish:
         # screen: a few iterations from every start, then polish the best `polish` of them
         screen = _solve_chunked(solver, u0, payload, screen_iter, polish, state=state)
@@ -452,6 +446,19 @@ class Solver(NamedTuple):
 
 SEGMENT = 10  # Levenberg–Marquardt iterations between compactions of the running starts
 TAIL_DIV = 8  # the last few running starts go in chunks of chunk // TAIL_DIV
+
+
+def live_starts(
+    law: Law, solver: Solver, u: np.ndarray, payload: Any, chunk: int
+) -> tuple[np.ndarray, LMState | None]:
+    """Starts ``u`` with the dead ones revived (:func:`revive_starts`, evaluated in chunks of
+    ``chunk``), and the solver's state at them for :func:`_solve_chunked` when none was dead
+    (else None: that call computes the states of the revived starts)."""
+    f, state = _start_states(solver, u, payload, chunk, fixed=True)
+    out = revive_starts(
+        law, u, lambda v: f if v is u else _start_states(solver, v, payload, chunk, True)[0]
+    )
+    return out, (state if out is u else None)
 
 
 def _chunks(rows: np.ndarray, size: int) -> tuple[list[np.ndarray], int]:

@@ -341,12 +341,25 @@ def test_start_states_handed_on_replace_the_solvers_own_evaluation_of_the_starts
     assert np.all(fresh.f < f0)  # and the state was a start, not an end
 
 
-def test_revive_starts_returns_its_input_when_no_start_is_dead():
-    # callers keep what they computed at u (the solver's start states) only if u comes back
-    from scalinglaws._fit import revive_starts
+def test_live_starts_hand_on_their_states_only_when_no_start_was_revived():
+    import jax.numpy as jnp
+
+    from scalinglaws._fit import _compiled, _pad, live_starts, make_starts, revive_starts
+    from scalinglaws._losses import make_loss
 
     u = np.zeros((4, 3))
-    assert revive_starts(POWER, u, lambda v: np.ones(len(v))) is u
+    assert revive_starts(POWER, u, lambda v: np.ones(len(v))) is u  # the input itself
+    # finite only for |b| <= sqrt(0.05): most random starts are dead
+    law = sl.formula_law("a * x + sqrt(0.05 - b**2)", {"a": (0, 2), "b": (-1, 1)})
+    x = np.linspace(1, 3, 8)
+    xp, yp, wp = _pad({"x": x}, (0.5 * x + 0.1)[:, None], np.ones((8, 1)), 8)
+    payload = ({"x": jnp.asarray(xp["x"])}, jnp.asarray(yp), jnp.asarray(wp))
+    solver = _compiled(law, make_loss("mse"), "lm")[0]
+    u0 = np.asarray(law.bijector.inverse(law.bijector.from_unit(make_starts(law, 16, 0))))
+    live, state = live_starts(law, solver, u0, payload, 8)
+    assert state is None and live is not u0
+    again, state = live_starts(law, solver, live, payload, 8)
+    assert again is live and np.all(np.isfinite(state.f)) and state.u.shape == live.shape
 
 
 def test_the_solver_compiles_once_whatever_type_the_iteration_limit_has():
