@@ -454,9 +454,9 @@ def live_starts(
     """Starts ``u`` with the dead ones revived (:func:`revive_starts`, evaluated in chunks of
     ``chunk``), and the solver's state at them for :func:`_solve_chunked` when none was dead
     (else None: that call computes the states of the revived starts)."""
-    f, state = _start_states(solver, u, payload, chunk, fixed=True)
+    f, state = _start_states(solver, u, payload, chunk)
     out = revive_starts(
-        law, u, lambda v: f if v is u else _start_states(solver, v, payload, chunk, True)[0]
+        law, u, lambda v: f if v is u else _start_states(solver, v, payload, chunk)[0]
     )
     return out, (state if out is u else None)
 
@@ -477,19 +477,17 @@ def _gather(outs: list, n: int) -> Any:
 
 
 def _start_states(
-    solver: Solver, u0: np.ndarray, payload: Any, chunk: int, fixed: bool = False
+    solver: Solver, u0: np.ndarray, payload: Any, chunk: int
 ) -> tuple[np.ndarray, LMState | None]:
     """The objective at each start (non-finite as inf), and for Levenberg–Marquardt the solver's
-    state there, which :func:`_solve_chunked` takes as ``state`` instead of computing it again.
+    state there (in chunks of exactly ``chunk``), which :func:`_solve_chunked` takes as ``state`` instead of computing it again.
 
     A multistart fit evaluates its starts once to revive the dead ones
     (:func:`revive_starts`); handing the state on saves an evaluation of f, g and H per start.
     """
     if solver.run is None:
-        f = np.asarray(_solve_chunked(solver, u0, payload, 0, chunk, fixed).f)
+        f = np.asarray(_solve_chunked(solver, u0, payload, 0, chunk, fixed=True).f)
         return np.where(np.isfinite(f), f, np.inf), None
-    if not fixed:
-        chunk = _chunk_size(u0, payload, chunk)
     parts, n = _chunks(np.arange(u0.shape[0]), chunk)
     state = _gather([solver.init(u0[i], payload) for i in parts], n)
     return state.f, state
@@ -509,7 +507,7 @@ def _solve_chunked(
     The chunk shrinks to the start count and to a memory bound, unless ``fixed`` (callers that
     run many small start counts on one law and want a single compiled shape). ``state``: the
     Levenberg–Marquardt state at ``u0`` if already computed (:func:`_start_states` with the
-    same ``chunk`` and ``fixed``).
+    chunk this call uses).
 
     A vmapped while loop runs every start of a chunk until the slowest one stops, and the median
     start of a multistart fit converges in a few iterations while a few crawl to ``max_iter``.
@@ -528,7 +526,7 @@ def _solve_chunked(
         parts, _ = _chunks(np.arange(s), chunk)
         return _gather([solver.solve(u0[i], payload, max_iter) for i in parts], s)
     if state is None:
-        state = _start_states(solver, u0, payload, chunk, fixed=True)[1]
+        state = _start_states(solver, u0, payload, chunk)[1]
     tail = max(1, chunk // TAIL_DIV)  # few starts left (the slow tail): chunks of this size
     limit = 0
     while limit < max_iter:
