@@ -114,7 +114,7 @@ def run_trajectory(
     growth: float = 0.1,
     fit_starts: int = 16,
     cold_start: str = "cheapest",
-    final_starts: int | None = None,
+    final_starts: int = 256,
     final_polish: int | Sequence[int] | None = None,
     final_screen: int | Sequence[int] | None = None,
     localize: float | None = None,
@@ -122,13 +122,10 @@ def run_trajectory(
     """One (law, method, seed) replay of the protocol; one row per checkpoint.
 
     The checkpoint fits screen ``final_starts`` starts for ``final_screen`` iterations and polish
-    the best ``final_polish`` (see :func:`fit_multistart`); by default 256 starts, the best 64
-    polished after 30 iterations. Laws of more than 16 parameters (domain mixture, lr & bsz),
-    whose Levenberg–Marquardt steps cost most, screen 128 starts, and polish the best 64 after
-    30 iterations and the best 16 after 30 more: the same R² on domain sl_1 and sl_7 (random
-    and all-data, 2 seeds) in less time for the polish stages, and for the narrower screen a
-    1.5–1.7× faster replay of lr_bsz and domain whose law-averaged R² moved within the noise of
-    the fit's random starts (``benchmarks/scalebench.md``, "Speed").
+    the best ``final_polish`` (see :func:`fit_multistart`); by default the best 64 after 30
+    iterations, and for laws of more than 16 parameters (domain mixture, lr & bsz), whose
+    Levenberg–Marquardt steps cost most, the best 64 after 30 and the best 16 after 30 more:
+    the same R² on domain sl_1 and sl_7 (random and all-data, 2 seeds) in less time.
 
     dopt, vopt and mspe start with the paper's initial design, the ⌈2.5p/k⌉ cheapest runs within
     2% of the pool cost, asked for at once. ``hedge`` starts from one run, the cheapest, and
@@ -143,7 +140,6 @@ def run_trajectory(
     :meth:`DesignLoop.final_fit`); None: the method's own (``hedge`` 1, the others 0).
     """
     polish, screen = checkpoint_schedule(law)
-    final_starts = checkpoint_starts(law) if final_starts is None else final_starts
     final_polish = polish if final_polish is None else final_polish
     final_screen = screen if final_screen is None else final_screen
     fracs = sorted(task.budget_fractions) or [0.01, 0.05, 0.1]
@@ -196,11 +192,6 @@ def run_trajectory(
 def checkpoint_schedule(law: Any) -> tuple[Any, Any]:
     """``(polish, screen_iter)`` of the checkpoint fits (see :func:`run_trajectory`)."""
     return ((64, 16), (30, 30)) if law.n_params > 16 else (64, 30)
-
-
-def checkpoint_starts(law: Any) -> int:
-    """How many starts the checkpoint fits screen (see :func:`run_trajectory`)."""
-    return 128 if law.n_params > 16 else 256
 
 
 def design_loops(law: Any, groups: list[_Group], method: str, seed: int, **kw: Any) -> list:
