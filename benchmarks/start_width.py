@@ -1,0 +1,63 @@
+"""How many starts the bench's whole-pool fits need (scalebench.md, "Speed", session 19).
+
+    python benchmarks/start_width.py [TASK] [--starts 128,256,512]
+
+For every law of TASK (default lr_bsz), fit all of the pool as ``sl bench``'s all-data row
+does (``fit_multistart`` with the bench's screen/polish schedule, seed = group index) with each
+start count, and print a markdown table: the best mean squared error, how many starts ended
+within 0.1% of it, R² on the target rows (scored as the bench does) and the fit's seconds.
+The random starts of a smaller count are the first ones of a larger count (same seed), so a
+larger count searches a superset, but its polish keeps the same number of screened starts.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from scalinglaws._law import get_law
+from scalinglaws.datasets import load
+from scalinglaws.design import _bench
+from scalinglaws.design._acquisition import fit_multistart, law_jacobians
+
+
+def main(argv: list[str]) -> None:
+    args = [a for a in argv if not a.startswith("--")]
+    task = load(args[0] if args else "lr_bsz")
+    counts = [256, 128, 512]
+    if "--starts" in argv:
+        counts = [int(c) for c in argv[argv.index("--starts") + 1].split(",")]
+    print(f"{task.name}: whole-pool fits; per start count: MSE, starts within 0.1%, R², seconds\n")
+    print("| law | p | " + " | ".join(f"{c} starts" for c in counts) + " |")
+    print("|---|---|" + "---|" * len(counts))
+    for name in task.law_names:
+        law = get_law(f"{task.name}:{name}")
+        groups = _bench._groups(task, law)
+        polish, screen = _bench.checkpoint_schedule(law)
+        g0 = groups[0]  # compile the law's kernels outside the timings
+        fit_multistart(law, {k: v[: g0.m] for k, v in g0.x.items()}, g0.y[: g0.m], starts=16)
+        cells = []
+        for count in counts:
+            t0 = time.perf_counter()
+            preds, trues, mse, hits = [], [], 0.0, []
+            for gi, g in enumerate(groups):
+                x = {k: v[: g.m] for k, v in g.x.items()}
+                th, f = fit_multistart(
+                    law, x, g.y[: g.m], starts=count, seed=gi, polish=polish, screen_iter=screen
+                )
+                mse += f[0] / len(groups)
+                hits.append(int(np.sum(f <= f[0] * (1 + 1e-3))))
+                preds.append(
+                    law_jacobians(law, th[:1], {k: v[g.m :] for k, v in g.x.items()})[0][0]
+                )
+                trues.append(g.y_test)
+            r2 = _bench._r2([p.ravel() for p in preds], [t.ravel() for t in trues])
+            dt = time.perf_counter() - t0
+            cells.append(f"{mse:.3e}, {min(hits)}, {r2:+.2f}, {dt:.1f} s")
+        print(f"| {name} | {law.n_params} | " + " | ".join(cells) + " |", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
