@@ -479,8 +479,9 @@ def _gather(outs: list, n: int) -> Any:
 def _start_states(
     solver: Solver, u0: np.ndarray, payload: Any, chunk: int
 ) -> tuple[np.ndarray, LMState | None]:
-    """The objective at each start (non-finite as inf), and for Levenberg–Marquardt the solver's
-    state there (in chunks of exactly ``chunk``), which :func:`_solve_chunked` takes as ``state`` instead of computing it again.
+    """The objective at each start (non-finite where the law is undefined), and for
+    Levenberg–Marquardt the solver's state there (in chunks of exactly ``chunk``), which
+    :func:`_solve_chunked` takes as ``state`` instead of computing it again.
 
     A multistart fit evaluates its starts once to revive the dead ones
     (:func:`revive_starts`); handing the state on saves an evaluation of f, g and H per start.
