@@ -273,3 +273,49 @@ def test_hedge_checkpoint_fit_weighs_runs_near_the_target():
     np.testing.assert_allclose(fit("mspe"), [a0, b0], rtol=1e-6)
     np.testing.assert_allclose(fit("hedge", localize=0.0), [a0, b0], rtol=1e-6)
     assert b > b0 + 0.5  # the slope near x = 5 is steeper: the weighted fit follows it
+
+
+def test_cpu_sets_split_the_allowed_cpus_one_disjoint_set_per_worker(monkeypatch):
+    import os
+
+    from scalinglaws.design._bench import cpu_sets
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {4, 5, 6, 7, 8, 9, 10, 11})
+    assert cpu_sets(2) == [{4, 5, 6, 7}, {8, 9, 10, 11}]
+    assert cpu_sets(3) == [{4, 5, 6}, {7, 8, 9}, {10, 11}]
+    assert cpu_sets(1) is None
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    assert cpu_sets(2) == [{0}, {1}]
+    assert cpu_sets(3) == [{0}, {1}, {0}]  # more workers than CPUs: round robin
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3})
+    assert cpu_sets(2) is None
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "sched_setaffinity"), reason="no CPU affinity")
+def test_a_worker_is_pinned_to_its_cpus_and_starts_with_one_blas_thread(monkeypatch):
+    import os
+    import queue
+
+    from scalinglaws.design import _bench
+
+    pins = queue.Queue()
+    mine = os.sched_getaffinity(0)
+    pins.put({min(mine)})
+    try:
+        _bench._init_worker(pins)
+        assert os.sched_getaffinity(0) == {min(mine)}
+    finally:
+        os.sched_setaffinity(0, mine)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # the user's own setting wins
+    with _bench._worker_env():
+        assert os.environ["OPENBLAS_NUM_THREADS"] == "1" and os.environ["OMP_NUM_THREADS"] == "3"
+    assert "OPENBLAS_NUM_THREADS" not in os.environ and os.environ["OMP_NUM_THREADS"] == "3"
+
+
+def test_two_workers_give_the_rows_of_one():
+    kw = dict(methods=["random", "hedge"], seeds=[1], laws=["sl_1", "sl_2"])
+    cols = ["task", "law", "method", "seed", "budget_fraction", "r2", "n_runs"]
+    one = bench("parallel", workers=1, **kw)[cols]
+    two = bench("parallel", workers=2, **kw)[cols]
+    pd.testing.assert_frame_equal(one, two)
