@@ -349,8 +349,9 @@ def cpu_sets(workers: int) -> list[set[int]] | None:
     may run on, so unpinned workers each start a pool as wide as the machine and preempt each
     other. With :data:`WORKER_ENV`, a sample of the bench (lr_bsz and vocab, sl_3 and sl_6,
     random, mspe and hedge, seeds 1–2, 2 workers on 2 cores, warm cache) took 54.2–57.6 s of wall
-    time with neither, 45.8 s with one BLAS thread per worker and 41.8–42.0 s with both; every
-    row the same.
+    time with neither, 45.8 s with one BLAS thread per worker and 41.8–42.0 s with both, every
+    row the same; the whole benchmark 1 h 07 min 37 s before and 55 min 31 s after, where one
+    trajectory of 5,200 took another path (benchmarks/scalebench.md, "Speed").
     """
     if workers <= 1 or not hasattr(os, "sched_getaffinity"):
         return None
@@ -460,6 +461,7 @@ def bench(
     jobs.sort(key=lambda j: -j[0])
     rows: list[dict[str, Any]] = pd.concat(keep).to_dict("records") if keep else []
     done = 0
+    workers = min(workers, max(len(jobs), 1))  # a worker per job at most: each is pinned
     if workers <= 1:
         for _, t, n, pairs, copied in jobs:
             rows.extend(run_law(t, n, pairs, opts, partial, copied))
