@@ -21,7 +21,6 @@ the other methods fit every run alike and use the best optimum alone, as the pap
 from __future__ import annotations
 
 import concurrent.futures as cf
-import contextlib
 import csv
 import dataclasses
 import io
@@ -32,6 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -369,16 +369,11 @@ def cpu_sets(workers: int) -> list[set[int]] | None:
 WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-@contextlib.contextmanager
 def _worker_env() -> Any:
-    """:data:`WORKER_ENV` in ``os.environ`` while the workers are spawned, then as it was."""
+    """A context: :data:`WORKER_ENV` in ``os.environ`` (the user's settings kept) while the
+    workers are spawned, then ``os.environ`` as it was."""
     added = {k: v for k, v in WORKER_ENV.items() if k not in os.environ}
-    os.environ.update(added)
-    try:
-        yield
-    finally:
-        for k in added:
-            os.environ.pop(k, None)
+    return mock.patch.dict(os.environ, added)
 
 
 def _init_worker(cpus: Any = None) -> None:
