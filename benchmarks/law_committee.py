@@ -21,7 +21,6 @@ seed: R² per law per checkpoint.
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import sys
 
 import numpy as np
@@ -158,8 +157,8 @@ def main(argv: list[str]) -> None:
     seeds = int(opt("--seeds", "10"))
     inter, gamma = float(opt("--inter", "1.0")), float(opt("--gamma", "0.4"))
     jobs = [(task_name, s, inter, gamma) for s in range(seeds)]
-    with mp.get_context("spawn").Pool(2) as pool, open(out, "a") as fh:
-        for rec in pool.starmap(replay, jobs):
+    with _bench.worker_pool(2) as pool, open(out, "a") as fh:
+        for rec in pool.map(replay, *zip(*jobs, strict=True)):
             fh.write(json.dumps(rec) + "\n")
 
 

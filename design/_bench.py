@@ -21,6 +21,7 @@ the other methods fit every run alike and use the best optimum alone, as the pap
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import csv
 import dataclasses
 import io
@@ -28,7 +29,7 @@ import multiprocessing as mp
 import os
 import queue
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -43,7 +44,7 @@ from ._acquisition import METHODS, MODEL_METHODS
 from ._budget import DesignError
 from ._propose import DesignLoop
 
-__all__ = ["BENCH_METHODS", "PAPER_TABLE2", "bench", "run_law", "summarize"]
+__all__ = ["BENCH_METHODS", "PAPER_TABLE2", "bench", "run_law", "summarize", "worker_pool"]
 
 BENCH_METHODS = (*METHODS, "all-data")
 # Methods whose picks do not depend on the seed: their replay fits with seed 0 whatever the
@@ -376,6 +377,26 @@ def _worker_env() -> Any:
     return mock.patch.dict(os.environ, added)
 
 
+@contextlib.contextmanager
+def worker_pool(workers: int) -> Iterator[cf.ProcessPoolExecutor]:
+    """A spawn-context process pool whose workers are set up as the bench's: each pinned to its
+    own CPU set (:func:`cpu_sets`) and started with :data:`WORKER_ENV`. For any script that runs
+    bench replays in parallel (e.g. ``benchmarks/law_committee.py``)."""
+    ctx = mp.get_context("spawn")
+    sets, pins = cpu_sets(workers), None
+    if sets is not None:
+        pins = ctx.Queue()
+        for cs in sets:
+            pins.put(cs)
+    with (
+        _worker_env(),  # the workers start as jobs are submitted: the environment stays set
+        cf.ProcessPoolExecutor(
+            workers, mp_context=ctx, initializer=_init_worker, initargs=(pins,)
+        ) as ex,
+    ):
+        yield ex
+
+
 def _init_worker(cpus: Any = None) -> None:
     """Pins a bench worker to one CPU set of the queue ``cpus`` (:func:`cpu_sets`), before its
     first computation sizes XLA's thread pool."""
@@ -464,20 +485,11 @@ def bench(
             if progress:
                 progress(done, len(jobs))
     else:
-        ctx = mp.get_context("spawn")
-        sets, pins = cpu_sets(workers), None
-        if sets is not None:
-            pins = ctx.Queue()
-            for cs in sets:
-                pins.put(cs)
-        with cf.ProcessPoolExecutor(
-            workers, mp_context=ctx, initializer=_init_worker, initargs=(pins,)
-        ) as ex:
-            with _worker_env():  # the workers start as the jobs are submitted
-                futs = [
-                    ex.submit(run_law, t, n, pairs, opts, partial, copied)
-                    for _, t, n, pairs, copied in jobs
-                ]
+        with worker_pool(workers) as ex:
+            futs = [
+                ex.submit(run_law, t, n, pairs, opts, partial, copied)
+                for _, t, n, pairs, copied in jobs
+            ]
             for fut in cf.as_completed(futs):
                 try:
                     rows.extend(fut.result())
