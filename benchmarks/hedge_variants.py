@@ -28,6 +28,7 @@ cells; the history file compares them with the committed rows.
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import time
 
@@ -37,71 +38,42 @@ from scipy.optimize import minimize
 from scalinglaws._law import get_law
 from scalinglaws.datasets import load
 from scalinglaws.design import _bench, _propose
-from scalinglaws.design._acquisition import (
-    build_posterior,
-    design_bucket,
-    fit_multistart,
-    law_jacobians,
-    standardised_inputs,
-)
+from scalinglaws.design._acquisition import build_posterior, law_jacobians, standardised_inputs
 
 TASKS = "moe_scaling_law,sparsity_scaling_law"
 
 
-def boot_refit(b: int, good_ratio: float):
-    """:meth:`DesignLoop.refit` with ``b`` bootstrap refits among ``hedge``'s modes."""
+def boot_fits(b: int, good_ratio: float) -> None:
+    """Patch ``hedge``'s refits between acquisitions: ``b`` bootstrap refits join the multistart's
+    optima, and the mode posterior keeps optima within ``good_ratio`` × the best objective."""
+    multistart = _propose.fit_multistart
 
-    def refit(self) -> None:
-        if not self.observed:
-            self.post = None
-            return
-        obs = np.asarray(self.observed)
-        y = self.y[obs]
-        xo = {k: v[obs] for k, v in self.x.items()}
-        thetas, f = fit_multistart(
-            self.law, xo, y, starts=self.fit_starts,
-            warm=np.asarray(self.warm) if self.warm else None,
-            seed=self.seed * 7919 + self.n_refits, max_iter=self.refit_iter,
-        )  # fmt: skip
-        n = len(obs)
-        hedge = self.method == "hedge"
-        if hedge and n >= 3 and b > 0:
-            rng = np.random.default_rng(self.seed * 7919 + self.n_refits + 17)
-            bt = []
-            for i in range(b):
-                w = np.maximum(rng.multinomial(n, np.full(n, 1.0 / n)).astype(float), 1e-3)
-                tb, _ = fit_multistart(
-                    self.law, xo, y, starts=2, warm=thetas[:1], seed=i,
-                    max_iter=self.refit_iter, weights=w / w.mean(),
-                )  # fmt: skip
-                bt.append(tb[0])
-            bt = np.asarray(bt)
-            pb, _ = law_jacobians(self.law, bt, xo)
-            fb = np.nanmean((pb.reshape(b, n, -1) - y.reshape(1, n, -1)) ** 2, axis=(1, 2))
-            thetas = np.concatenate([thetas, bt])
-            f = np.concatenate([f, np.where(np.isfinite(fb), fb, np.inf)])
-            order = np.argsort(f, kind="stable")
-            thetas, f = thetas[order], f[order]
-        self.n_refits += 1
-        cond = np.asarray(self.inflight, dtype=int)
-        need = n + len(cond)
-        rows = np.concatenate([obs, cond, np.full(design_bucket(need) - need, obs[0])])
-        _, jac_o = law_jacobians(self.law, thetas, {k: v[rows] for k, v in self.x.items()})
-        pred_t, jac_t = law_jacobians(
-            self.law, thetas, {k: v[self.target] for k, v in self.x.items()}
+    def fit(law, x, y, *, starts, warm=None, seed=0, max_iter=200, **kw):
+        thetas, f = multistart(
+            law, x, y, starts=starts, warm=warm, seed=seed, max_iter=max_iter, **kw
         )
-        yv = float(np.nanvar(y)) if n > 1 else float(np.nanmean(y**2)) * 1e-2
-        self.post = build_posterior(
-            self.law, thetas, f, jac_o[:, :n], pred_t, jac_t, n_obs=n, y_var=yv,
-            jac_cond=jac_o[:, n:need], cluster=self.method in ("mspe", "hedge"),
-            good_ratio=good_ratio if hedge else 2.0,
-        )  # fmt: skip
-        pj = [law_jacobians(self.law, t[None], self.x) for t in self.post.thetas]
-        self._pred = np.concatenate([a for a, _ in pj])
-        self._jac = np.concatenate([j for _, j in pj])
-        self._remember(thetas[0])
+        n = len(y)
+        if kw or n < 3 or b < 1:  # a checkpoint fit (polish, weights), or too few runs
+            return thetas, f
+        rng = np.random.default_rng(seed + 17)
+        bt = []
+        for i in range(b):
+            w = np.maximum(rng.multinomial(n, np.full(n, 1.0 / n)).astype(float), 1e-3)
+            tb, _ = multistart(
+                law, x, y, starts=2, warm=thetas[:1], seed=i, max_iter=max_iter,
+                weights=w / w.mean(),
+            )  # fmt: skip
+            bt.append(tb[0])
+        bt = np.asarray(bt)
+        pb, _ = law_jacobians(law, bt, x)
+        fb = np.nanmean((pb.reshape(b, n, -1) - y.reshape(1, n, -1)) ** 2, axis=(1, 2))
+        thetas = np.concatenate([thetas, bt])
+        f = np.concatenate([f, np.where(np.isfinite(fb), fb, np.inf)])
+        order = np.argsort(f, kind="stable")
+        return thetas[order], f[order]
 
-    return refit
+    _propose.fit_multistart = fit
+    _propose.build_posterior = functools.partial(build_posterior, good_ratio=good_ratio)
 
 
 def cold_loops(runs: str):
@@ -214,7 +186,7 @@ def main() -> None:
     opts: dict = {}
     method = "hedge"
     if a.variant == "boot":
-        _propose.DesignLoop.refit = boot_refit(a.b, a.good_ratio)
+        boot_fits(a.b, a.good_ratio)
     elif a.variant == "cold":
         _bench.design_loops = cold_loops(a.runs)
     else:
