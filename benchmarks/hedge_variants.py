@@ -44,8 +44,9 @@ TASKS = "moe_scaling_law,sparsity_scaling_law"
 
 
 def boot_fits(b: int, good_ratio: float) -> None:
-    """Patch ``hedge``'s refits between acquisitions: ``b`` bootstrap refits join the multistart's
-    optima, and the mode posterior keeps optima within ``good_ratio`` × the best objective."""
+    """Patch the refits between acquisitions (of every method; the variant replays ``hedge``):
+    ``b`` bootstrap refits join the multistart's optima, and the mode posterior keeps optima
+    within ``good_ratio`` × the best objective."""
     multistart = _propose.fit_multistart
 
     def fit(law, x, y, *, starts, warm=None, seed=0, max_iter=200, **kw):

@@ -371,8 +371,8 @@ WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THRE
 
 
 def _worker_env() -> Any:
-    """A context: :data:`WORKER_ENV` in ``os.environ`` (the user's settings kept) while the
-    workers are spawned, then ``os.environ`` as it was."""
+    """A context: :data:`WORKER_ENV` in ``os.environ`` (the user's settings kept) while a
+    :func:`worker_pool` is open and spawns its workers, then ``os.environ`` as it was."""
     added = {k: v for k, v in WORKER_ENV.items() if k not in os.environ}
     return mock.patch.dict(os.environ, added)
 
