@@ -1,10 +1,16 @@
-"""Session 21's variants against `hedge`'s lost cells (scalebench_history.md, "Five more
-attempts"). None is a method of the library; each patches one step of the replay.
+"""Sessions 21–22's variants against `hedge`'s lost cells (scalebench_history.md, "Five more
+attempts" and "Our mspe at moe 1%"). None is a method of the library; each patches one step of
+the replay.
 
     python benchmarks/hedge_variants.py boot OUT.csv [--tasks moe_scaling_law,...] [--b 4] [--good-ratio 10]
     python benchmarks/hedge_variants.py cold OUT.csv [--tasks ...] [--runs paper|p]
     python benchmarks/hedge_variants.py mspe-median OUT.csv [--tasks ...] [--localize 0]
     python benchmarks/hedge_variants.py kriging [--tasks ...]
+    python benchmarks/hedge_variants.py sigma OUT.csv [--tasks ...] [--kappa 0.1] [--method hedge]
+    python benchmarks/hedge_variants.py coverage OUT.csv [--tasks ...] [--bins 8] [--frac 0.25]
+    python benchmarks/hedge_variants.py pool-var OUT.csv [--tasks ...] [--method mspe]
+    python benchmarks/hedge_variants.py plain OUT.csv [--method mspe] [--design-starts 64 --growth 0 --design-polish 16]
+    python benchmarks/hedge_variants.py estimators OUT.jsonl [--tasks ...] [--design-starts 64 --growth 0]
 
 - ``boot``: ``hedge`` whose design posterior also holds B bootstrap refits (rows resampled with
   replacement, as integer weights; warm-started from the best fit) as modes, kept if within
@@ -19,6 +25,24 @@ attempts"). None is a method of the library; each patches one step of the replay
   group, α = 0 and 1), then the residuals kriged to the target rows by a Gaussian process
   (squared-exponential, one length scale per standardised input, amplitude and noise by maximum
   marginal likelihood): does a correction of the law's misfit learnt from the residuals help?
+- ``sigma``: the design's noise variance with the inverse-gamma prior's scale b₀ = a₀·κ·Var y
+  instead of a₀·Var y (κ = 1 is the committed method; κ < 1 trusts the residuals sooner).
+- ``coverage``: ``hedge`` whose cold start is a cost-ordered coverage design instead of one
+  run: the cheapest candidate at each level of each input (at most ``bins`` quantile bins of its
+  (log) values), cheapest first, within ``frac`` of the checkpoint's remaining budget.
+- ``pool-var``: the design's noise prior from the variance of the whole pool's outcomes, as the
+  paper's ``mspe.py`` (``SIGMA2_B0 = 2·Var(y_train)``), not of the observed runs.
+- ``plain``: the method as the bench replays it, with the design options below.
+- ``estimators``: ``mspe``'s trajectories (the bench's picks), each checkpoint scored three
+  ways: ``best`` (the bench's ``mspe`` rows), ``med0`` and ``med1`` (``hedge``'s median over
+  the near optima, target-localised weights α = 0 and 1, on a copy of the loop). One JSON line
+  per (task, law, seed), appended to OUT.jsonl; 2 workers (nothing is patched).
+
+``--design-starts`` and ``--growth`` set the design refits' start count and batch growth (the
+bench's ``fit_starts`` and ``growth``) for any variant; ``--design-starts 64 --growth 0`` refits
+with 64 starts after every pick, as the paper's ``mspe.py``. ``--design-polish K`` makes those
+refits screen every start for 8 iterations and run only the best K on (:func:`fit_multistart`'s
+``polish``).
 
 The patched variants run in this process (``workers=1``): the bench's spawned workers would
 import the unpatched modules. ``python benchmarks/scalebench.py table OUT.csv`` prints the
@@ -28,7 +52,9 @@ cells; the history file compares them with the committed rows.
 from __future__ import annotations
 
 import argparse
+import copy
 import functools
+import json
 import math
 import time
 
@@ -37,10 +63,12 @@ from scipy.optimize import minimize
 
 from scalinglaws._law import get_law
 from scalinglaws.datasets import load
-from scalinglaws.design import _bench, _propose
+from scalinglaws.design import _acquisition, _bench, _propose
 from scalinglaws.design._acquisition import build_posterior, law_jacobians, standardised_inputs
 
 TASKS = "moe_scaling_law,sparsity_scaling_law"
+VARIANTS = ("boot", "cold", "mspe-median", "kriging", "sigma", "coverage", "pool-var", "plain",
+            "estimators")  # fmt: skip
 
 
 def boot_fits(b: int, good_ratio: float) -> None:
@@ -106,6 +134,137 @@ def median_predict():
     return final_predict
 
 
+def sigma_prior(kappa: float) -> None:
+    """Patch the design's noise variance (every method's): prior scale b₀ = a₀·κ·Var y."""
+    original = _acquisition.bayesian_sigma2
+
+    def scaled(mse: float, n: int, y_var: float) -> float:
+        return original(mse, n, kappa * y_var)
+
+    _acquisition.bayesian_sigma2 = scaled  # build_posterior looks it up at each call
+
+
+def coverage_rows(x: dict, cand: np.ndarray, costs: np.ndarray, bins: int) -> list[int]:
+    """Positions into ``cand``: the cheapest candidate at each level of each input (levels of
+    (log) values, at most ``bins`` quantile bins of them), cheapest first."""
+    chosen: set[int] = set()
+    for v in x.values():
+        v = np.asarray(v, dtype=np.float64)[cand]
+        v = np.log(v) if np.all(v > 0) else v
+        levels = np.unique(v)
+        if len(levels) < 2:
+            continue
+        if len(levels) > bins:
+            level = np.searchsorted(np.quantile(levels, np.linspace(0, 1, bins + 1)[1:-1]), v,
+                                    side="right")  # fmt: skip
+        else:
+            level = np.searchsorted(levels, v)
+        for b in np.unique(level):
+            idx = np.flatnonzero(level == b)
+            chosen.add(int(idx[np.argmin(costs[idx])]))
+    return sorted(chosen, key=lambda i: (costs[i], i))
+
+
+def coverage_start(bins: int, frac: float) -> None:
+    """Patch ``hedge``'s cold start: :func:`coverage_rows` within ``frac`` of the budget left."""
+    original = _propose.DesignLoop._cold
+
+    def cold(self, cand, q, remaining):
+        if self.method != "hedge":
+            return original(self, cand, q, remaining)
+        c = self.costs[cand]
+        picks, spent = [], 0.0
+        for j, i in enumerate(coverage_rows(self.x, cand, c, bins)):
+            if (j == 0 and c[i] <= remaining) or spent + c[i] <= frac * remaining:
+                picks.append((int(cand[i]), float(self.total_cost / c[i])))
+                spent += c[i]
+        return picks
+
+    loops = _bench.design_loops
+
+    def design_loops(law, groups, method, seed, **kw):
+        out = loops(law, groups, method, seed, **kw)
+        for loop in out if method == "hedge" else []:
+            loop.n_init = len(loop.costs)  # the coverage design, whole
+        return out
+
+    _propose.DesignLoop._cold = cold
+    _bench.design_loops = design_loops
+
+
+def pool_variance() -> None:
+    """Patch the design refits: the noise prior from Var y over the whole pool (the candidates'
+    outcomes, known in a replay), as the paper's ``mspe.py``."""
+    refit = _propose.DesignLoop.refit
+    pool_var: list[float] = []
+
+    def posterior(*args, **kw):
+        return build_posterior(*args, **{**kw, "y_var": pool_var[-1]})
+
+    def patched(self):
+        pool_var.append(float(np.nanvar(self.y[self.candidates])))
+        return refit(self)
+
+    _propose.build_posterior = posterior
+    _propose.DesignLoop.refit = patched
+
+
+def screened_refits(polish: int, screen_iter: int = 8) -> None:
+    """Patch the design refits (not the checkpoint fits, which pass ``polish``): screen every
+    start for ``screen_iter`` iterations and run only the best ``polish`` on."""
+    multistart = _propose.fit_multistart
+
+    def fit(law, x, y, *, starts, **kw):
+        if "polish" not in kw:
+            kw.update(polish=polish, screen_iter=screen_iter)
+        return multistart(law, x, y, starts=starts, **kw)
+
+    _propose.fit_multistart = fit
+
+
+def score_estimators(job: tuple) -> dict:
+    """One ``mspe`` trajectory (see ``estimators``), scored by three checkpoint estimators."""
+    task_name, law_name, seed, opts = job
+    task, law = load(task_name), get_law(f"{task_name}:{law_name}")
+    groups = _bench._groups(task, law)
+    fracs = sorted(task.budget_fractions)
+    polish, screen = _bench.checkpoint_schedule(law)
+    loops = _bench.design_loops(law, groups, "mspe", seed, fit_starts=opts.get("fit_starts", 16))
+    spent, pending = [0.0] * len(groups), [[] for _ in groups]
+    out: dict = {"task": task_name, "law": law_name, "seed": seed, "best": [], "med0": [],
+                 "med1": []}  # fmt: skip
+    for cp in fracs:
+        preds: dict[str, list] = {"best": [], "med0": [], "med1": []}
+        trues = []
+        for gi, (g, loop) in enumerate(zip(groups, loops, strict=True)):
+            growth = opts.get("growth", 0.1)
+            _bench._advance(loop, g, cp, fracs[-1], "mspe", spent, pending, gi, growth)
+            if not loop.observed:
+                continue
+            xt = {k: v[g.m :] for k, v in g.x.items()}
+            for kind, alpha in (("med0", 0.0), ("med1", 1.0)):
+                other = copy.deepcopy(loop)
+                other.method, other.localize, other._final = "hedge", alpha, None
+                other.final_fit(256, seed=seed * 31 + gi, polish=polish, screen_iter=screen)
+                preds[kind].append(other.final_predict(xt).ravel())
+            loop.final_fit(256, seed=seed * 31 + gi, polish=polish, screen_iter=screen)
+            preds["best"].append(loop.final_predict(xt).ravel())
+            trues.append(g.y_test.ravel())
+        for kind, p in preds.items():
+            ok = all(np.all(np.isfinite(a)) for a in p)
+            out[kind].append(_bench._r2(p, trues) if ok else -1.0)
+    _bench._release_compiled()
+    return out
+
+
+def estimators(tasks: list[str], seeds: int, opts: dict, path: str) -> None:
+    jobs = [(t, law, s, opts) for t in tasks for law in load(t).law_names for s in range(seeds)]
+    with _bench.worker_pool(2) as ex, open(path, "a") as f:
+        for row in ex.map(score_estimators, jobs):
+            f.write(json.dumps(row) + "\n")
+            f.flush()
+
+
 def _gp_correction(z: np.ndarray, r: np.ndarray, zs: np.ndarray) -> np.ndarray:
     """Posterior mean at ``zs`` of a GP fitted to residuals ``r`` at ``z`` (see the docstring)."""
     d, v = z.shape[1], max(float(r.var()), 1e-12)
@@ -169,7 +328,7 @@ def kriging(tasks: list[str]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("variant", choices=["boot", "cold", "mspe-median", "kriging"])
+    ap.add_argument("variant", choices=VARIANTS)
     ap.add_argument("out", nargs="?")
     ap.add_argument("--tasks", default=TASKS)
     ap.add_argument("--seeds", type=int, default=10)
@@ -177,6 +336,13 @@ def main() -> None:
     ap.add_argument("--good-ratio", type=float, default=10.0)
     ap.add_argument("--runs", choices=["paper", "p"], default="paper")
     ap.add_argument("--localize", type=float, default=0.0)
+    ap.add_argument("--kappa", type=float, default=0.1)
+    ap.add_argument("--bins", type=int, default=8)
+    ap.add_argument("--frac", type=float, default=0.25)
+    ap.add_argument("--method", default=None, help="the method replayed (default: the variant's)")
+    ap.add_argument("--design-starts", type=int, default=None)
+    ap.add_argument("--growth", type=float, default=None)
+    ap.add_argument("--design-polish", type=int, default=None)
     a = ap.parse_args()
     tasks = a.tasks.split(",")
     if a.variant == "kriging":
@@ -185,14 +351,31 @@ def main() -> None:
     if a.out is None:
         ap.error(f"{a.variant} needs OUT.csv")
     opts: dict = {}
+    if a.design_starts is not None:
+        opts["fit_starts"] = a.design_starts
+    if a.growth is not None:
+        opts["growth"] = a.growth
+    if a.variant == "estimators":
+        estimators(tasks, a.seeds, opts, a.out)
+        return
+    if a.design_polish is not None:
+        screened_refits(a.design_polish)
     method = "hedge"
     if a.variant == "boot":
         boot_fits(a.b, a.good_ratio)
     elif a.variant == "cold":
         _bench.design_loops = cold_loops(a.runs)
-    else:
+    elif a.variant == "mspe-median":
         _propose.DesignLoop.final_predict = median_predict()
-        method, opts = "mspe", {"localize": a.localize}
+        method, opts["localize"] = "mspe", a.localize
+    elif a.variant == "sigma":
+        sigma_prior(a.kappa)
+    elif a.variant == "coverage":
+        coverage_start(a.bins, a.frac)
+    elif a.variant == "pool-var":
+        pool_variance()
+        method = "mspe"
+    method = a.method or method
     t0 = time.perf_counter()
     df = _bench.bench(tasks, methods=[method], seeds=a.seeds, workers=1, **opts)
     df.to_csv(a.out, index=False)
