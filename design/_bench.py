@@ -32,7 +32,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -370,11 +369,19 @@ def cpu_sets(workers: int) -> list[set[int]] | None:
 WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-def _worker_env() -> Any:
-    """A context: :data:`WORKER_ENV` in ``os.environ`` (the user's settings kept) while a
-    :func:`worker_pool` is open and spawns its workers, then ``os.environ`` as it was."""
+@contextlib.contextmanager
+def _worker_env() -> Iterator[None]:
+    """:data:`WORKER_ENV` in ``os.environ`` (the user's settings kept) while a
+    :func:`worker_pool` is open and spawns its workers; then only the variables it added are
+    removed. (Not ``mock.patch.dict``: it restores the whole environment, so it would also undo
+    whatever else set a variable during the bench, for which the pool stays open.)"""
     added = {k: v for k, v in WORKER_ENV.items() if k not in os.environ}
-    return mock.patch.dict(os.environ, added)
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for k in added:
+            os.environ.pop(k, None)
 
 
 @contextlib.contextmanager

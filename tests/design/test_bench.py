@@ -308,9 +308,12 @@ def test_a_worker_is_pinned_to_its_cpus_and_starts_with_one_blas_thread(monkeypa
         os.sched_setaffinity(0, mine)
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
     monkeypatch.setenv("OMP_NUM_THREADS", "3")  # the user's own setting wins
+    monkeypatch.delenv("SL_SET_DURING_BENCH", raising=False)
     with _bench._worker_env():
         assert os.environ["OPENBLAS_NUM_THREADS"] == "1" and os.environ["OMP_NUM_THREADS"] == "3"
+        os.environ["SL_SET_DURING_BENCH"] = "x"  # set by something else while the pool is open
     assert "OPENBLAS_NUM_THREADS" not in os.environ and os.environ["OMP_NUM_THREADS"] == "3"
+    assert os.environ.pop("SL_SET_DURING_BENCH") == "x"  # kept: only WORKER_ENV is undone
 
 
 def test_two_workers_give_the_rows_of_one():
