@@ -196,13 +196,13 @@ def pool_variance() -> None:
     """Patch the design refits: the noise prior from Var y over the whole pool (the candidates'
     outcomes, known in a replay), as the paper's ``mspe.py``."""
     refit = _propose.DesignLoop.refit
-    pool_var: list[float] = []
+    pool_var = {"y": 0.0}  # of the loop being refitted
 
     def posterior(*args, **kw):
-        return build_posterior(*args, **{**kw, "y_var": pool_var[-1]})
+        return build_posterior(*args, **{**kw, "y_var": pool_var["y"]})
 
     def patched(self):
-        pool_var.append(float(np.nanvar(self.y[self.candidates])))
+        pool_var["y"] = float(np.nanvar(self.y[self.candidates]))
         return refit(self)
 
     _propose.build_posterior = posterior
@@ -231,13 +231,13 @@ def score_estimators(job: tuple) -> dict:
     polish, screen = _bench.checkpoint_schedule(law)
     loops = _bench.design_loops(law, groups, "mspe", seed, fit_starts=opts.get("fit_starts", 16))
     spent, pending = [0.0] * len(groups), [[] for _ in groups]
+    growth = opts.get("growth", 0.1)
     out: dict = {"task": task_name, "law": law_name, "seed": seed, "best": [], "med0": [],
                  "med1": []}  # fmt: skip
     for cp in fracs:
         preds: dict[str, list] = {"best": [], "med0": [], "med1": []}
         trues = []
         for gi, (g, loop) in enumerate(zip(groups, loops, strict=True)):
-            growth = opts.get("growth", 0.1)
             _bench._advance(loop, g, cp, fracs[-1], "mspe", spent, pending, gi, growth)
             if not loop.observed:
                 continue
@@ -349,7 +349,7 @@ def main() -> None:
         kriging(tasks)
         return
     if a.out is None:
-        ap.error(f"{a.variant} needs OUT.csv")
+        ap.error(f"{a.variant} needs an output file (OUT.csv; OUT.jsonl for estimators)")
     opts: dict = {}
     if a.design_starts is not None:
         opts["fit_starts"] = a.design_starts
