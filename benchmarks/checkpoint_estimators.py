@@ -1,7 +1,7 @@
 """Score checkpoint estimators on the same ScaleBench trajectories (scalebench_history.md,
 "The checkpoint estimator" and "What decides the lost cells").
 
-    python benchmarks/checkpoint_estimators.py TASK METHOD OUT.jsonl [--seeds 0,1,...] [--laws sl_1,...] [--alphas 0,1,2,4]
+    python benchmarks/checkpoint_estimators.py TASK METHOD OUT.jsonl [--seeds 0,1,...] [--laws sl_1,...] [--alphas 0,1,2,4] [--bag 24]
     python benchmarks/checkpoint_estimators.py table OUT.jsonl
 
 At each checkpoint of a `run_trajectory` replay (same picks as `sl bench`), the target R² of:
@@ -12,7 +12,10 @@ At each checkpoint of a `run_trajectory` replay (same picks as `sl bench`), the 
 With ``--alphas``, also the method's own checkpoint estimator (:meth:`DesignLoop.final_fit` and
 ``final_predict``: for ``hedge`` the median over the near optima) with the target-localised
 weights' exponent set to each α (0: unweighted), on a copy of the loop so the trajectory is the
-bench's. One JSON line per (law, seed).
+bench's. With ``--bag B``, also two bagged estimators: B bootstrap refits (rows resampled with
+replacement, as integer weights; 8 starts, half of them warm from the checkpoint fit's near
+optima), predicting with the median over the refits, with the method's target-localised weights
+(``bag``) or without (``bag0``). One JSON line per (law, seed).
 """
 
 from __future__ import annotations
@@ -33,8 +36,36 @@ from scalinglaws.design._bench import PAPER_TABLE2, SHORT
 KINDS = ("wide", "paper64", "design")
 
 
+def bagged(loop, xt: dict, rng: np.random.Generator, b: int, localize: bool) -> np.ndarray | None:
+    """Median target prediction of ``b`` bootstrap refits of the loop's checkpoint fit."""
+    obs = np.asarray(loop.observed)
+    n = len(obs)
+    w0 = loop._weights(obs) if localize else None
+    w0 = np.ones(n) if w0 is None else w0
+    xs = {k: v[obs] for k, v in loop.x.items()}
+    fits = []
+    for i in range(b):
+        w = np.maximum(rng.multinomial(n, np.full(n, 1.0 / n)).astype(float), 1e-3) * w0
+        th, f = fit_multistart(
+            loop.law, xs, loop.y[obs], starts=8, warm=loop._final[1][:4], seed=i,
+            weights=w / w.mean(),
+        )  # fmt: skip
+        if np.isfinite(f[0]):
+            fits.append(th[0])
+    if not fits:
+        return None
+    p = law_jacobians(loop.law, np.asarray(fits), xt)[0]
+    ok = np.all(np.isfinite(p.reshape(len(p), -1)), axis=1)
+    return np.median(p[ok], axis=0) if ok.any() else None
+
+
 def replay(
-    task_name: str, method: str, law_name: str, seed: int, alphas: tuple[float, ...] = ()
+    task_name: str,
+    method: str,
+    law_name: str,
+    seed: int,
+    alphas: tuple[float, ...] = (),
+    bag: int = 0,
 ) -> dict[str, list[float]]:
     task, law = load(task_name), get_law(f"{task_name}:{law_name}")
     groups = _bench._groups(task, law)
@@ -42,7 +73,7 @@ def replay(
     polish, screen = _bench.checkpoint_schedule(law)
     loops = _bench.design_loops(law, groups, method, seed)
     spent, pending = [0.0] * len(groups), [[] for _ in groups]
-    kinds = (*KINDS, *(f"alpha={a:g}" for a in alphas))
+    kinds = (*KINDS, *(f"alpha={a:g}" for a in alphas), *(("bag", "bag0") if bag else ()))
     out: dict[str, list[float]] = {k: [] for k in kinds}
     for cp in fracs:
         preds: dict[str, list] = defaultdict(list)
@@ -71,6 +102,11 @@ def replay(
                 # last: it adds its optimum to the warm starts, as in the bench
                 "wide": loop.final_fit(256, seed=seed * 31 + gi, polish=polish, screen_iter=screen),
             }
+            rng = np.random.default_rng(seed * 1000 + gi * 7 + int(cp * 1000))
+            for k in ("bag", "bag0") if bag and thetas["wide"] is not None else ():
+                if (p := bagged(loop, xt, rng, bag, k == "bag")) is not None:
+                    preds[k].append(p.ravel())
+                    trues[k].append(g.y_test.ravel())
             for k, th in thetas.items():
                 if th is None:
                     continue
@@ -91,7 +127,11 @@ def table(path: str) -> None:
     by = defaultdict(list)
     for r in rows.values():
         by[(r["task"], r["method"])].append(r)
-    kinds = [k for k in next(iter(rows.values())) if k in KINDS or k.startswith("alpha=")]
+    kinds = [
+        k
+        for k in next(iter(rows.values()))
+        if k in (*KINDS, "bag", "bag0") or k.startswith("alpha=")
+    ]
     names = {"wide": "wide (ours)", "paper64": "64 warm", "design": "design refit"}
     print("| task, method (laws × seeds) | " + " | ".join(names.get(k, k) for k in kinds)
           + " | paper's MSPE |")  # fmt: skip
@@ -124,10 +164,11 @@ def main(argv: list[str]) -> None:
     alphas = ()
     if "--alphas" in argv:
         alphas = tuple(float(a) for a in argv[argv.index("--alphas") + 1].split(","))
+    bag = int(argv[argv.index("--bag") + 1]) if "--bag" in argv else 0
     with open(out, "a") as fh:
         for law_name in laws:
             for seed in seeds:
-                r2 = replay(task_name, method, law_name, seed, alphas)
+                r2 = replay(task_name, method, law_name, seed, alphas, bag)
                 rec = dict(task=task_name, method=method, law=law_name, seed=seed, **r2)
                 fh.write(json.dumps(rec) + "\n")
                 fh.flush()

@@ -1,4 +1,4 @@
-"""Sessions 21–22's variants against `hedge`'s lost cells (scalebench_history.md, "Five more
+"""Sessions 21–23's variants against `hedge`'s lost cells (scalebench_history.md, "Five more
 attempts" and "Our mspe at moe 1%"). None is a method of the library; each patches one step of
 the replay.
 
@@ -11,6 +11,7 @@ the replay.
     python benchmarks/hedge_variants.py pool-var OUT.csv [--tasks ...] [--method mspe]
     python benchmarks/hedge_variants.py plain OUT.csv [--method mspe] [--design-starts 64 --growth 0 --design-polish 16]
     python benchmarks/hedge_variants.py estimators OUT.jsonl [--tasks ...] [--design-starts 64 --growth 0]
+    python benchmarks/hedge_variants.py paper-spend OUT.csv [--tasks ...] [--wide-starts 64 --wide-from 1 --wide-until 4]
 
 - ``boot``: ``hedge`` whose design posterior also holds B bootstrap refits (rows resampled with
   replacement, as integer weights; warm-started from the best fit) as modes, kept if within
@@ -33,6 +34,10 @@ the replay.
 - ``pool-var``: the design's noise prior from the variance of the whole pool's outcomes, as the
   paper's ``mspe.py`` (``SIGMA2_B0 = 2·Var(y_train)``), not of the observed runs.
 - ``plain``: the method as the bench replays it, with the design options below.
+- ``paper-spend``: ``hedge`` with the paper's cold start (⌈2.5p/k⌉ cheapest runs) and
+  ``mspe``'s spending (proposals may cost up to the last checkpoint's budget; a pick that
+  overshoots the checkpoint waits for the next one), so only the checkpoint estimator is
+  ``hedge``'s.
 - ``estimators``: ``mspe``'s trajectories (the bench's picks), each checkpoint scored three
   ways: ``best`` (the bench's ``mspe`` rows), ``med0`` and ``med1`` (``hedge``'s median over
   the near optima, target-localised weights α = 0 and 1, on a copy of the loop). One JSON line
@@ -42,7 +47,9 @@ the replay.
 bench's ``fit_starts`` and ``growth``) for any variant; ``--design-starts 64 --growth 0`` refits
 with 64 starts after every pick, as the paper's ``mspe.py``. ``--design-polish K`` makes those
 refits screen every start for 8 iterations and run only the best K on (:func:`fit_multistart`'s
-``polish``).
+``polish``). ``--wide-starts K --wide-until U [--wide-from F]`` widens only the design refits
+of F·p ≤ n < U·p observed runs (p parameters) to K starts, where a few runs leave the modes
+that the between-mode term needs apart and the refits are still cheap.
 
 The patched variants run in this process (``workers=1``): the bench's spawned workers would
 import the unpatched modules. ``python benchmarks/scalebench.py table OUT.csv`` prints the
@@ -68,7 +75,7 @@ from scalinglaws.design._acquisition import build_posterior, law_jacobians, stan
 
 TASKS = "moe_scaling_law,sparsity_scaling_law"
 VARIANTS = ("boot", "cold", "mspe-median", "kriging", "sigma", "coverage", "pool-var", "plain",
-            "estimators")  # fmt: skip
+            "estimators", "paper-spend")  # fmt: skip
 
 
 def boot_fits(b: int, good_ratio: float) -> None:
@@ -118,6 +125,30 @@ def cold_loops(runs: str):
         return loops
 
     return design_loops
+
+
+def small_n_wide(wide: int, wide_from: float, wide_until: float) -> None:
+    """Patch the design refits (not the checkpoint fits, which pass ``polish``): at least
+    ``wide`` starts while ``wide_from``·p ≤ n < ``wide_until``·p."""
+    multistart = _propose.fit_multistart
+
+    def fit(law, x, y, *, starts: int, **kw):
+        if "polish" not in kw and wide_from * law.n_params <= len(y) < wide_until * law.n_params:
+            starts = max(starts, wide)
+        return multistart(law, x, y, starts=starts, **kw)
+
+    _propose.fit_multistart = fit
+
+
+def paper_spending() -> None:
+    """``hedge`` with the paper's cold start and ``mspe``'s spending rule in the replay."""
+    _bench.design_loops = cold_loops("paper")
+    advance = _bench._advance
+
+    def _advance(loop, g, cp, final, method, *rest):
+        return advance(loop, g, cp, final, "mspe" if method == "hedge" else method, *rest)
+
+    _bench._advance = _advance
 
 
 def median_predict():
@@ -343,6 +374,9 @@ def main() -> None:
     ap.add_argument("--design-starts", type=int, default=None)
     ap.add_argument("--growth", type=float, default=None)
     ap.add_argument("--design-polish", type=int, default=None)
+    ap.add_argument("--wide-starts", type=int, default=None)
+    ap.add_argument("--wide-from", type=float, default=0.0)
+    ap.add_argument("--wide-until", type=float, default=4.0)
     a = ap.parse_args()
     tasks = a.tasks.split(",")
     if a.variant == "kriging":
@@ -360,6 +394,8 @@ def main() -> None:
         return
     if a.design_polish is not None:
         screened_refits(a.design_polish)
+    if a.wide_starts is not None:
+        small_n_wide(a.wide_starts, a.wide_from, a.wide_until)
     method = "hedge"
     if a.variant == "boot":
         boot_fits(a.b, a.good_ratio)
@@ -372,6 +408,8 @@ def main() -> None:
         sigma_prior(a.kappa)
     elif a.variant == "coverage":
         coverage_start(a.bins, a.frac)
+    elif a.variant == "paper-spend":
+        paper_spending()
     elif a.variant == "pool-var":
         pool_variance()
         method = "mspe"
