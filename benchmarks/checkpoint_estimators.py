@@ -1,7 +1,7 @@
 """Score checkpoint estimators on the same ScaleBench trajectories (scalebench_history.md,
 "The checkpoint estimator" and "What decides the lost cells").
 
-    python benchmarks/checkpoint_estimators.py TASK METHOD OUT.jsonl [--seeds 0,1,...] [--laws sl_1,...] [--alphas 0,1,2,4] [--bag 24]
+    python benchmarks/checkpoint_estimators.py TASK METHOD OUT.jsonl [--seeds 0,1,...] [--laws sl_1,...] [--alphas 0,1,2,4] [--bag 24] [--losses]
     python benchmarks/checkpoint_estimators.py table OUT.jsonl
 
 At each checkpoint of a `run_trajectory` replay (same picks as `sl bench`), the target R² of:
@@ -15,7 +15,10 @@ weights' exponent set to each α (0: unweighted), on a copy of the loop so the t
 bench's. With ``--bag B``, also two bagged estimators: B bootstrap refits (rows resampled with
 replacement, as integer weights; 8 starts, half of them warm from the checkpoint fit's near
 optima), predicting with the median over the refits, with the method's target-localised weights
-(``bag``) or without (``bag0``). One JSON line per (law, seed).
+(``bag``) or without (``bag0``). With ``--losses``, also the library's robust fits
+(:func:`scalinglaws.fit`, 64 starts and up to 16 of the checkpoint fit's near optima as extra
+starts): ``huber`` (Huber loss on log outputs, δ = 1e-3, unweighted), ``huber+loc`` and
+``log-mse+loc`` (with the method's target-localised weights). One JSON line per (law, seed).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from scalinglaws import ScalingLawsError, fit
 from scalinglaws._law import get_law
 from scalinglaws.datasets import load
 from scalinglaws.design import _bench
@@ -34,6 +38,8 @@ from scalinglaws.design._acquisition import fit_multistart, law_jacobians
 from scalinglaws.design._bench import PAPER_TABLE2, SHORT
 
 KINDS = ("wide", "paper64", "design")
+LOSSES = {"huber": ("huber-log", False), "huber+loc": ("huber-log", True),
+          "log-mse+loc": ("log-mse", True)}  # fmt: skip
 
 
 def bagged(loop, xt: dict, rng: np.random.Generator, b: int, localize: bool) -> np.ndarray | None:
@@ -59,6 +65,21 @@ def bagged(loop, xt: dict, rng: np.random.Generator, b: int, localize: bool) -> 
     return np.median(p[ok], axis=0) if ok.any() else None
 
 
+def robust_fit(loop, how: tuple[str, bool], key: int) -> np.ndarray | None:
+    """Best parameters of the library's fit with ``how`` = (loss, localised weights)."""
+    obs = np.asarray(loop.observed)
+    data = {k: v[obs] for k, v in loop.x.items()}
+    for j, o in enumerate(loop.law.outputs):
+        data[o] = loop.y[obs, j]
+    weights = loop._weights(obs) if how[1] else None
+    try:
+        r = fit(loop.law, data, loss=how[0], starts=64, key=key, init=loop._final[1][:16],
+                weights=weights)  # fmt: skip
+    except (ScalingLawsError, ValueError):
+        return None
+    return np.asarray(r.theta)
+
+
 def replay(
     task_name: str,
     method: str,
@@ -66,6 +87,7 @@ def replay(
     seed: int,
     alphas: tuple[float, ...] = (),
     bag: int = 0,
+    losses: bool = False,
 ) -> dict[str, list[float]]:
     task, law = load(task_name), get_law(f"{task_name}:{law_name}")
     groups = _bench._groups(task, law)
@@ -73,7 +95,8 @@ def replay(
     polish, screen = _bench.checkpoint_schedule(law)
     loops = _bench.design_loops(law, groups, method, seed)
     spent, pending = [0.0] * len(groups), [[] for _ in groups]
-    kinds = (*KINDS, *(f"alpha={a:g}" for a in alphas), *(("bag", "bag0") if bag else ()))
+    kinds = (*KINDS, *(f"alpha={a:g}" for a in alphas), *(("bag", "bag0") if bag else ()),
+             *(LOSSES if losses else ()))  # fmt: skip
     out: dict[str, list[float]] = {k: [] for k in kinds}
     for cp in fracs:
         preds: dict[str, list] = defaultdict(list)
@@ -107,6 +130,9 @@ def replay(
                 if (p := bagged(loop, xt, rng, bag, k == "bag")) is not None:
                     preds[k].append(p.ravel())
                     trues[k].append(g.y_test.ravel())
+            for k in LOSSES if losses and thetas["wide"] is not None else ():
+                if (th := robust_fit(loop, LOSSES[k], seed * 31 + gi)) is not None:
+                    thetas[k] = th
             for k, th in thetas.items():
                 if th is None:
                     continue
@@ -130,7 +156,7 @@ def table(path: str) -> None:
     kinds = [
         k
         for k in next(iter(rows.values()))
-        if k in (*KINDS, "bag", "bag0") or k.startswith("alpha=")
+        if k in (*KINDS, "bag", "bag0", *LOSSES) or k.startswith("alpha=")
     ]
     names = {"wide": "wide (ours)", "paper64": "64 warm", "design": "design refit"}
     print("| task, method (laws × seeds) | " + " | ".join(names.get(k, k) for k in kinds)
@@ -165,10 +191,11 @@ def main(argv: list[str]) -> None:
     if "--alphas" in argv:
         alphas = tuple(float(a) for a in argv[argv.index("--alphas") + 1].split(","))
     bag = int(argv[argv.index("--bag") + 1]) if "--bag" in argv else 0
+    losses = "--losses" in argv
     with open(out, "a") as fh:
         for law_name in laws:
             for seed in seeds:
-                r2 = replay(task_name, method, law_name, seed, alphas, bag)
+                r2 = replay(task_name, method, law_name, seed, alphas, bag, losses)
                 rec = dict(task=task_name, method=method, law=law_name, seed=seed, **r2)
                 fh.write(json.dumps(rec) + "\n")
                 fh.flush()

@@ -12,6 +12,7 @@ the replay.
     python benchmarks/hedge_variants.py plain OUT.csv [--method mspe] [--design-starts 64 --growth 0 --design-polish 16]
     python benchmarks/hedge_variants.py estimators OUT.jsonl [--tasks ...] [--design-starts 64 --growth 0]
     python benchmarks/hedge_variants.py paper-spend OUT.csv [--tasks ...] [--wide-starts 64 --wide-from 1 --wide-until 4]
+    python benchmarks/hedge_variants.py defer OUT.csv [--tasks ...]
 
 - ``boot``: ``hedge`` whose design posterior also holds B bootstrap refits (rows resampled with
   replacement, as integer weights; warm-started from the best fit) as modes, kept if within
@@ -38,6 +39,7 @@ the replay.
   ``mspe``'s spending (proposals may cost up to the last checkpoint's budget; a pick that
   overshoots the checkpoint waits for the next one), so only the checkpoint estimator is
   ``hedge``'s.
+- ``defer``: ``hedge`` (its one-run start) with ``mspe``'s spending.
 - ``estimators``: ``mspe``'s trajectories (the bench's picks), each checkpoint scored three
   ways: ``best`` (the bench's ``mspe`` rows), ``med0`` and ``med1`` (``hedge``'s median over
   the near optima, target-localised weights α = 0 and 1, on a copy of the loop). One JSON line
@@ -75,7 +77,7 @@ from scalinglaws.design._acquisition import build_posterior, law_jacobians, stan
 
 TASKS = "moe_scaling_law,sparsity_scaling_law"
 VARIANTS = ("boot", "cold", "mspe-median", "kriging", "sigma", "coverage", "pool-var", "plain",
-            "estimators", "paper-spend")  # fmt: skip
+            "estimators", "paper-spend", "defer")  # fmt: skip
 
 
 def boot_fits(b: int, good_ratio: float) -> None:
@@ -140,9 +142,10 @@ def small_n_wide(wide: int, wide_from: float, wide_until: float) -> None:
     _propose.fit_multistart = fit
 
 
-def paper_spending() -> None:
-    """``hedge`` with the paper's cold start and ``mspe``'s spending rule in the replay."""
-    _bench.design_loops = cold_loops("paper")
+def paper_spending(paper_start: bool = True) -> None:
+    """``hedge`` with ``mspe``'s spending rule in the replay, and the paper's cold start."""
+    if paper_start:
+        _bench.design_loops = cold_loops("paper")
     advance = _bench._advance
 
     def _advance(loop, g, cp, final, method, *rest):
@@ -408,8 +411,8 @@ def main() -> None:
         sigma_prior(a.kappa)
     elif a.variant == "coverage":
         coverage_start(a.bins, a.frac)
-    elif a.variant == "paper-spend":
-        paper_spending()
+    elif a.variant in ("paper-spend", "defer"):
+        paper_spending(paper_start=a.variant == "paper-spend")
     elif a.variant == "pool-var":
         pool_variance()
         method = "mspe"
