@@ -129,19 +129,6 @@ def cold_loops(runs: str):
     return design_loops
 
 
-def small_n_wide(wide: int, wide_from: float, wide_until: float) -> None:
-    """Patch the design refits (not the checkpoint fits, which pass ``polish``): at least
-    ``wide`` starts while ``wide_from``·p ≤ n < ``wide_until``·p."""
-    multistart = _propose.fit_multistart
-
-    def fit(law, x, y, *, starts: int, **kw):
-        if "polish" not in kw and wide_from * law.n_params <= len(y) < wide_until * law.n_params:
-            starts = max(starts, wide)
-        return multistart(law, x, y, starts=starts, **kw)
-
-    _propose.fit_multistart = fit
-
-
 def paper_spending(paper_start: bool = True) -> None:
     """``hedge`` with ``mspe``'s spending rule in the replay, and the paper's cold start."""
     if paper_start:
@@ -243,14 +230,21 @@ def pool_variance() -> None:
     _propose.DesignLoop.refit = patched
 
 
-def screened_refits(polish: int, screen_iter: int = 8) -> None:
-    """Patch the design refits (not the checkpoint fits, which pass ``polish``): screen every
-    start for ``screen_iter`` iterations and run only the best ``polish`` on."""
+def design_refits(
+    polish: int | None, wide: int | None, wide_from: float, wide_until: float
+) -> None:
+    """Patch the design refits (not the checkpoint fits, which pass ``polish``). ``polish``:
+    screen every start for 8 iterations and run only the best ``polish`` on. ``wide``: at least
+    that many starts while ``wide_from``·p ≤ n < ``wide_until``·p."""
     multistart = _propose.fit_multistart
 
-    def fit(law, x, y, *, starts, **kw):
-        if "polish" not in kw:
-            kw.update(polish=polish, screen_iter=screen_iter)
+    def fit(law, x, y, *, starts: int, **kw):
+        if "polish" not in kw:  # a design refit
+            p = law.n_params
+            if wide is not None and wide_from * p <= len(y) < wide_until * p:
+                starts = max(starts, wide)
+            if polish is not None:
+                kw.update(polish=polish, screen_iter=8)
         return multistart(law, x, y, starts=starts, **kw)
 
     _propose.fit_multistart = fit
@@ -395,10 +389,8 @@ def main() -> None:
     if a.variant == "estimators":
         estimators(tasks, a.seeds, opts, a.out)
         return
-    if a.design_polish is not None:
-        screened_refits(a.design_polish)
-    if a.wide_starts is not None:
-        small_n_wide(a.wide_starts, a.wide_from, a.wide_until)
+    if a.design_polish is not None or a.wide_starts is not None:
+        design_refits(a.design_polish, a.wide_starts, a.wide_from, a.wide_until)
     method = "hedge"
     if a.variant == "boot":
         boot_fits(a.b, a.good_ratio)
