@@ -1,7 +1,7 @@
 """Score checkpoint estimators on the same ScaleBench trajectories (scalebench_history.md,
 "The checkpoint estimator" and "What decides the lost cells").
 
-    python benchmarks/checkpoint_estimators.py TASK METHOD OUT.jsonl [--seeds 0,1,...] [--laws sl_1,...] [--alphas 0,1,2,4] [--bag 24] [--losses]
+    python benchmarks/checkpoint_estimators.py TASK METHOD OUT.jsonl [--seeds 0,1,...] [--laws sl_1,...] [--alphas 0,1,2,4] [--bag 24] [--losses] [--median] [--design-starts 64 --growth 0]
     python benchmarks/checkpoint_estimators.py table OUT.jsonl
 
 At each checkpoint of a `run_trajectory` replay (same picks as `sl bench`), the target R² of:
@@ -12,7 +12,11 @@ At each checkpoint of a `run_trajectory` replay (same picks as `sl bench`), the 
 With ``--alphas``, also the method's own checkpoint estimator (:meth:`DesignLoop.final_fit` and
 ``final_predict``: for ``hedge`` the median over the near optima) with the target-localised
 weights' exponent set to each α (0: unweighted), on a copy of the loop so the trajectory is the
-bench's. With ``--bag B``, also two bagged estimators: B bootstrap refits (rows resampled with
+bench's; with ``--median`` these predict as ``hedge`` does whatever the method replayed
+(``mspe --alphas 0,1 --median``: ``mspe``'s runs, ``hedge``'s estimator). ``--design-starts``
+and ``--growth`` set the design refits' start count and batch growth (the bench's
+``fit_starts`` and ``growth``; 64 and 0 refit as wide as the paper's ``mspe.py``, after every
+pick). With ``--bag B``, also two bagged estimators: B bootstrap refits (rows resampled with
 replacement, as integer weights; 8 starts, half of them warm from the checkpoint fit's near
 optima), predicting with the median over the refits, with the method's target-localised weights
 (``bag``) or without (``bag0``). With ``--losses``, also the library's robust fits
@@ -88,12 +92,15 @@ def replay(
     alphas: tuple[float, ...] = (),
     bag: int = 0,
     losses: bool = False,
+    median: bool = False,
+    fit_starts: int = 16,
+    growth: float = 0.1,
 ) -> dict[str, list[float]]:
     task, law = load(task_name), get_law(f"{task_name}:{law_name}")
     groups = _bench._groups(task, law)
     fracs = sorted(task.budget_fractions)
     polish, screen = _bench.checkpoint_schedule(law)
-    loops = _bench.design_loops(law, groups, method, seed)
+    loops = _bench.design_loops(law, groups, method, seed, fit_starts=fit_starts)
     spent, pending = [0.0] * len(groups), [[] for _ in groups]
     kinds = (*KINDS, *(f"alpha={a:g}" for a in alphas), *(("bag", "bag0") if bag else ()),
              *(LOSSES if losses else ()))  # fmt: skip
@@ -102,7 +109,7 @@ def replay(
         preds: dict[str, list] = defaultdict(list)
         trues: dict[str, list] = defaultdict(list)
         for gi, (g, loop) in enumerate(zip(groups, loops, strict=True)):
-            _bench._advance(loop, g, cp, fracs[-1], method, spent, pending, gi, 0.1)
+            _bench._advance(loop, g, cp, fracs[-1], method, spent, pending, gi, growth)
             if not loop.observed:
                 continue
             obs = np.asarray(loop.observed)
@@ -115,6 +122,8 @@ def replay(
             for a in alphas:  # before "wide", which adds its optimum to the warm starts
                 alt = copy.deepcopy(loop, {id(loop.law): loop.law})  # one law: one compiled set
                 alt.localize, alt._final = a, None
+                if median:  # hedge's prediction: the median over the near optima
+                    alt.method = "hedge"
                 th = alt.final_fit(256, seed=seed * 31 + gi, polish=polish, screen_iter=screen)
                 if th is not None and np.all(np.isfinite(p := alt.final_predict(xt))):
                     preds[f"alpha={a:g}"].append(p.ravel())
@@ -192,10 +201,18 @@ def main(argv: list[str]) -> None:
         alphas = tuple(float(a) for a in argv[argv.index("--alphas") + 1].split(","))
     bag = int(argv[argv.index("--bag") + 1]) if "--bag" in argv else 0
     losses = "--losses" in argv
+    median = "--median" in argv
+    design = {}
+    if "--design-starts" in argv:
+        design["fit_starts"] = int(argv[argv.index("--design-starts") + 1])
+    if "--growth" in argv:
+        design["growth"] = float(argv[argv.index("--growth") + 1])
     with open(out, "a") as fh:
         for law_name in laws:
             for seed in seeds:
-                r2 = replay(task_name, method, law_name, seed, alphas, bag, losses)
+                r2 = replay(
+                    task_name, method, law_name, seed, alphas, bag, losses, median, **design
+                )
                 rec = dict(task=task_name, method=method, law=law_name, seed=seed, **r2)
                 fh.write(json.dumps(rec) + "\n")
                 fh.flush()

@@ -10,7 +10,6 @@ the replay.
     python benchmarks/hedge_variants.py coverage OUT.csv [--tasks ...] [--bins 8] [--frac 0.25]
     python benchmarks/hedge_variants.py pool-var OUT.csv [--tasks ...] [--method mspe]
     python benchmarks/hedge_variants.py plain OUT.csv [--method mspe] [--design-starts 64 --growth 0 --design-polish 16]
-    python benchmarks/hedge_variants.py estimators OUT.jsonl [--tasks ...] [--design-starts 64 --growth 0]
     python benchmarks/hedge_variants.py paper-spend OUT.csv [--tasks ...] [--wide-starts 64 --wide-from 1 --wide-until 4]
     python benchmarks/hedge_variants.py defer OUT.csv [--tasks ...]
 
@@ -40,10 +39,10 @@ the replay.
   overshoots the checkpoint waits for the next one), so only the checkpoint estimator is
   ``hedge``'s.
 - ``defer``: ``hedge`` (its one-run start) with ``mspe``'s spending.
-- ``estimators``: ``mspe``'s trajectories (the bench's picks), each checkpoint scored three
-  ways: ``best`` (the bench's ``mspe`` rows), ``med0`` and ``med1`` (``hedge``'s median over
-  the near optima, target-localised weights α = 0 and 1, on a copy of the loop). One JSON line
-  per (task, law, seed), appended to OUT.jsonl; 2 workers (nothing is patched).
+
+Another method's runs scored with ``hedge``'s estimator (session 22's ``estimators`` variant):
+``checkpoint_estimators.py TASK mspe OUT.jsonl --alphas 0,1 --median [--design-starts 64
+--growth 0]``.
 
 ``--design-starts`` and ``--growth`` set the design refits' start count and batch growth (the
 bench's ``fit_starts`` and ``growth``) for any variant; ``--design-starts 64 --growth 0`` refits
@@ -61,9 +60,7 @@ cells; the history file compares them with the committed rows.
 from __future__ import annotations
 
 import argparse
-import copy
 import functools
-import json
 import math
 import time
 
@@ -77,7 +74,7 @@ from scalinglaws.design._acquisition import build_posterior, law_jacobians, stan
 
 TASKS = "moe_scaling_law,sparsity_scaling_law"
 VARIANTS = ("boot", "cold", "mspe-median", "kriging", "sigma", "coverage", "pool-var", "plain",
-            "estimators", "paper-spend", "defer")  # fmt: skip
+            "paper-spend", "defer")  # fmt: skip
 
 
 def boot_fits(b: int, good_ratio: float) -> None:
@@ -250,49 +247,6 @@ def design_refits(
     _propose.fit_multistart = fit
 
 
-def score_estimators(job: tuple) -> dict:
-    """One ``mspe`` trajectory (see ``estimators``), scored by three checkpoint estimators."""
-    task_name, law_name, seed, opts = job
-    task, law = load(task_name), get_law(f"{task_name}:{law_name}")
-    groups = _bench._groups(task, law)
-    fracs = sorted(task.budget_fractions)
-    polish, screen = _bench.checkpoint_schedule(law)
-    loops = _bench.design_loops(law, groups, "mspe", seed, fit_starts=opts.get("fit_starts", 16))
-    spent, pending = [0.0] * len(groups), [[] for _ in groups]
-    growth = opts.get("growth", 0.1)
-    out: dict = {"task": task_name, "law": law_name, "seed": seed, "best": [], "med0": [],
-                 "med1": []}  # fmt: skip
-    for cp in fracs:
-        preds: dict[str, list] = {"best": [], "med0": [], "med1": []}
-        trues = []
-        for gi, (g, loop) in enumerate(zip(groups, loops, strict=True)):
-            _bench._advance(loop, g, cp, fracs[-1], "mspe", spent, pending, gi, growth)
-            if not loop.observed:
-                continue
-            xt = {k: v[g.m :] for k, v in g.x.items()}
-            for kind, alpha in (("med0", 0.0), ("med1", 1.0)):
-                other = copy.deepcopy(loop)
-                other.method, other.localize, other._final = "hedge", alpha, None
-                other.final_fit(256, seed=seed * 31 + gi, polish=polish, screen_iter=screen)
-                preds[kind].append(other.final_predict(xt).ravel())
-            loop.final_fit(256, seed=seed * 31 + gi, polish=polish, screen_iter=screen)
-            preds["best"].append(loop.final_predict(xt).ravel())
-            trues.append(g.y_test.ravel())
-        for kind, p in preds.items():
-            ok = all(np.all(np.isfinite(a)) for a in p)
-            out[kind].append(_bench._r2(p, trues) if ok else -1.0)
-    _bench._release_compiled()
-    return out
-
-
-def estimators(tasks: list[str], seeds: int, opts: dict, path: str) -> None:
-    jobs = [(t, law, s, opts) for t in tasks for law in load(t).law_names for s in range(seeds)]
-    with _bench.worker_pool(2) as ex, open(path, "a") as f:
-        for row in ex.map(score_estimators, jobs):
-            f.write(json.dumps(row) + "\n")
-            f.flush()
-
-
 def _gp_correction(z: np.ndarray, r: np.ndarray, zs: np.ndarray) -> np.ndarray:
     """Posterior mean at ``zs`` of a GP fitted to residuals ``r`` at ``z`` (see the docstring)."""
     d, v = z.shape[1], max(float(r.var()), 1e-12)
@@ -380,15 +334,12 @@ def main() -> None:
         kriging(tasks)
         return
     if a.out is None:
-        ap.error(f"{a.variant} needs an output file (OUT.csv; OUT.jsonl for estimators)")
+        ap.error(f"{a.variant} needs an output file (OUT.csv)")
     opts: dict = {}
     if a.design_starts is not None:
         opts["fit_starts"] = a.design_starts
     if a.growth is not None:
         opts["growth"] = a.growth
-    if a.variant == "estimators":
-        estimators(tasks, a.seeds, opts, a.out)
-        return
     if a.design_polish is not None or a.wide_starts is not None:
         design_refits(a.design_polish, a.wide_starts, a.wide_from, a.wide_until)
     method = "hedge"
