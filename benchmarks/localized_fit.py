@@ -31,17 +31,29 @@ from scalinglaws.design._acquisition import (
 from scalinglaws.design._bench import SHORT
 
 
-def score(task_name: str, law_name: str, alpha: float) -> float:
-    task, law = load(task_name), get_law(f"{task_name}:{law_name}")
-    polish, screen = _bench.checkpoint_schedule(law)
-    preds, trues = [], []
+def pool_fits(task, law, starts: int = 256, alpha: float = 0.0, schedule=None) -> list:
+    """Each group's whole-pool fit as ``sl bench``'s all-data row (seed = group index), runs
+    weighted by ``(d_min / d)^alpha``: a list of ``(thetas, objectives, group)``. ``schedule``:
+    ``(polish, screen_iter)``, by default the bench's ``checkpoint_schedule``."""
+    polish, screen = schedule or _bench.checkpoint_schedule(law)
+    fits = []
     for gi, g in enumerate(_bench._groups(task, law)):
         pool, target = np.arange(g.m), np.arange(g.m, g.m + g.t)
         w = target_weights(target_distance(g.x, pool, target), alpha) if alpha > 0 else None
         x = {k: v[: g.m] for k, v in g.x.items()}
         th, f = fit_multistart(
-            law, x, g.y[: g.m], starts=256, seed=gi, polish=polish, screen_iter=screen, weights=w
-        )
+            law, x, g.y[: g.m], starts=starts, seed=gi, polish=polish, screen_iter=screen,
+            weights=w,
+        )  # fmt: skip
+        fits.append((th, f, g))
+    return fits
+
+
+def target_r2(law, fits: list) -> float:
+    """R² of the best optimum of each of ``fits`` on its group's target rows, as the bench
+    scores them (groups whose fit or predictions are not finite are skipped)."""
+    preds, trues = [], []
+    for th, f, g in fits:
         if not np.isfinite(f[0]):
             continue
         pr = law_jacobians(law, th[:1], {k: v[g.m :] for k, v in g.x.items()})[0][0]
@@ -49,6 +61,11 @@ def score(task_name: str, law_name: str, alpha: float) -> float:
             preds.append(pr.ravel())
             trues.append(g.y_test.ravel())
     return _bench._r2(preds, trues)
+
+
+def score(task_name: str, law_name: str, alpha: float) -> float:
+    task, law = load(task_name), get_law(f"{task_name}:{law_name}")
+    return target_r2(law, pool_fits(task, law, alpha=alpha))
 
 
 def table(path: str) -> str:

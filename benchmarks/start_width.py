@@ -17,11 +17,12 @@ import sys
 import time
 
 import numpy as np
+from localized_fit import pool_fits, target_r2  # a sibling script
 
 from scalinglaws._law import get_law
 from scalinglaws.datasets import load
 from scalinglaws.design import _bench
-from scalinglaws.design._acquisition import fit_multistart, law_jacobians
+from scalinglaws.design._acquisition import fit_multistart
 
 
 def main(argv: list[str]) -> None:
@@ -42,27 +43,17 @@ def main(argv: list[str]) -> None:
     for name in task.law_names:
         law = get_law(f"{task.name}:{name}")
         groups = _bench._groups(task, law)
-        polish, screen = schedule or _bench.checkpoint_schedule(law)
         g0 = groups[0]  # compile the law's kernels outside the timings
         fit_multistart(law, {k: v[: g0.m] for k, v in g0.x.items()}, g0.y[: g0.m], starts=16)
         cells = []
         for count in counts:
             t0 = time.perf_counter()
-            preds, trues, mse, hits = [], [], 0.0, []
-            for gi, g in enumerate(groups):
-                x = {k: v[: g.m] for k, v in g.x.items()}
-                th, f = fit_multistart(
-                    law, x, g.y[: g.m], starts=count, seed=gi, polish=polish, screen_iter=screen
-                )
-                mse += f[0] / len(groups)
-                hits.append(int(np.sum(f <= f[0] * (1 + 1e-3))))
-                preds.append(
-                    law_jacobians(law, th[:1], {k: v[g.m :] for k, v in g.x.items()})[0][0]
-                )
-                trues.append(g.y_test)
-            r2 = _bench._r2([p.ravel() for p in preds], [t.ravel() for t in trues])
+            fits = pool_fits(task, law, starts=count, schedule=schedule)
+            r2 = target_r2(law, fits)
             dt = time.perf_counter() - t0
-            cells.append(f"{mse:.3e}, {min(hits)}, {r2:+.2f}, {dt:.1f} s")
+            mse = np.mean([f[0] for _, f, _ in fits])
+            hits = min(int(np.sum(f <= f[0] * (1 + 1e-3))) for _, f, _ in fits)
+            cells.append(f"{mse:.3e}, {hits}, {r2:+.2f}, {dt:.1f} s")
         print(f"| {name} | {law.n_params} | " + " | ".join(cells) + " |", flush=True)
 
 
