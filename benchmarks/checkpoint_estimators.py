@@ -1,7 +1,7 @@
 """Score checkpoint estimators on the same ScaleBench trajectories (scalebench_history.md,
 "The checkpoint estimator" and "What decides the lost cells").
 
-    python benchmarks/checkpoint_estimators.py TASK METHOD OUT.jsonl [--seeds 0,1,...] [--laws sl_1,...] [--alphas 0,1,2,4] [--bag 24] [--losses] [--median] [--design-starts 64 --growth 0]
+    python benchmarks/checkpoint_estimators.py TASK METHOD OUT.jsonl [--seeds 0,1,...] [--laws sl_1,...] [--alphas 0,1,2,4] [--bag 24] [--losses] [--median] [--cv 0.2] [--design-starts 64 --growth 0]
     python benchmarks/checkpoint_estimators.py table OUT.jsonl
 
 At each checkpoint of a `run_trajectory` replay (same picks as `sl bench`), the target R² of:
@@ -16,7 +16,9 @@ bench's; with ``--median`` these predict as ``hedge`` does whatever the method r
 (``mspe --alphas 0,1 --median``: ``mspe``'s runs, ``hedge``'s estimator). ``--design-starts``
 and ``--growth`` set the design refits' start count and batch growth (the bench's
 ``fit_starts`` and ``growth``; 64 and 0 refit as wide as the paper's ``mspe.py``, after every
-pick). With ``--bag B``, also two bagged estimators: B bootstrap refits (rows resampled with
+pick). With ``--cv FRAC`` (and ``--alphas``), also ``cv``: the α chosen per checkpoint by an
+extrapolation check (:func:`holdout_error`, summed over the groups): does holding out the runs
+nearest the target tell which localisation extrapolates best? With ``--bag B``, also two bagged estimators: B bootstrap refits (rows resampled with
 replacement, as integer weights; 8 starts, half of them warm from the checkpoint fit's near
 optima), predicting with the median over the refits, with the method's target-localised weights
 (``bag``) or without (``bag0``). With ``--losses``, also the library's robust fits
@@ -38,7 +40,12 @@ from scalinglaws import ScalingLawsError, fit
 from scalinglaws._law import get_law
 from scalinglaws.datasets import load
 from scalinglaws.design import _bench
-from scalinglaws.design._acquisition import fit_multistart, law_jacobians
+from scalinglaws.design._acquisition import (
+    fit_multistart,
+    law_jacobians,
+    target_distance,
+    target_weights,
+)
 from scalinglaws.design._bench import PAPER_TABLE2, SHORT
 
 KINDS = ("wide", "paper64", "design")
@@ -84,6 +91,34 @@ def robust_fit(loop, how: tuple[str, bool], key: int) -> np.ndarray | None:
     return np.asarray(r.theta)
 
 
+def holdout_error(loop, alt, alpha: float, frac: float, seed: int) -> float:
+    """Extrapolation check of the estimator ``alt`` (α = ``alpha``): hold out the ``frac`` of the
+    observed runs nearest the target (at least 2), refit the rest as ``alt`` would (64 starts,
+    warm from its near optima), and return the median prediction's mean squared error on the
+    held-out runs (inf if the refit fails; nan with fewer than 2 runs left)."""
+    obs = np.asarray(loop.observed)
+    h = max(2, round(frac * len(obs)))
+    if len(obs) - h < 2:
+        return float("nan")
+    pool = np.setdiff1d(np.arange(len(loop.costs)), loop.target)  # scaled as the loop's weights
+    dist = np.zeros(len(loop.costs))
+    dist[pool] = target_distance(loop.x, pool, loop.target)
+    d = dist[obs]
+    order = np.argsort(d, kind="stable")
+    hold, rest = obs[order[:h]], obs[order[h:]]
+    th, f = fit_multistart(
+        loop.law, {k: v[rest] for k, v in loop.x.items()}, loop.y[rest], starts=64,
+        warm=alt._final[1][:16], seed=seed,
+        weights=target_weights(d[order[h:]], alpha) if alpha > 0 else None,
+    )  # fmt: skip
+    if not np.isfinite(f[0]):
+        return float("inf")
+    near = f <= f[0] * (1 + 1 / len(rest)) + 1e-8 * float(np.nanvar(loop.y[rest]))
+    p = law_jacobians(loop.law, th[near], {k: v[hold] for k, v in loop.x.items()})[0]
+    ok = np.all(np.isfinite(p.reshape(len(p), -1)), axis=1)
+    return float(np.mean((np.median(p[ok], axis=0) - loop.y[hold]) ** 2)) if ok.any() else np.inf
+
+
 def replay(
     task_name: str,
     method: str,
@@ -95,6 +130,7 @@ def replay(
     median: bool = False,
     fit_starts: int = 16,
     growth: float = 0.1,
+    cv: float = 0.0,
 ) -> dict[str, list[float]]:
     task, law = load(task_name), get_law(f"{task_name}:{law_name}")
     groups = _bench._groups(task, law)
@@ -103,11 +139,12 @@ def replay(
     loops = _bench.design_loops(law, groups, method, seed, fit_starts=fit_starts)
     spent, pending = [0.0] * len(groups), [[] for _ in groups]
     kinds = (*KINDS, *(f"alpha={a:g}" for a in alphas), *(("bag", "bag0") if bag else ()),
-             *(LOSSES if losses else ()))  # fmt: skip
+             *(LOSSES if losses else ()), *(("cv",) if cv and alphas else ()))  # fmt: skip
     out: dict[str, list[float]] = {k: [] for k in kinds}
     for cp in fracs:
         preds: dict[str, list] = defaultdict(list)
         trues: dict[str, list] = defaultdict(list)
+        held = np.zeros(len(alphas))  # summed over groups: the holdout errors of each α
         for gi, (g, loop) in enumerate(zip(groups, loops, strict=True)):
             _bench._advance(loop, g, cp, fracs[-1], method, spent, pending, gi, growth)
             if not loop.observed:
@@ -125,6 +162,9 @@ def replay(
                 if median:  # hedge's prediction: the median over the near optima
                     alt.method = "hedge"
                 th = alt.final_fit(256, seed=seed * 31 + gi, polish=polish, screen_iter=screen)
+                if cv:  # a failed fit never wins; a group too small to check counts 0
+                    e = np.inf if th is None else holdout_error(loop, alt, a, cv, seed * 31 + gi)
+                    held[alphas.index(a)] += 0.0 if np.isnan(e) else e
                 if th is not None and np.all(np.isfinite(p := alt.final_predict(xt))):
                     preds[f"alpha={a:g}"].append(p.ravel())
                     trues[f"alpha={a:g}"].append(g.y_test.ravel())
@@ -150,7 +190,10 @@ def replay(
                     preds[k].append(p.ravel())
                     trues[k].append(g.y_test.ravel())
         for k in kinds:
-            out[k].append(_bench._r2(preds[k], trues[k]))
+            if k != "cv":
+                out[k].append(_bench._r2(preds[k], trues[k]))
+        if "cv" in kinds:  # the α of the least holdout error, the first of --alphas on ties
+            out["cv"].append(out[f"alpha={alphas[int(np.argmin(held))]:g}"][-1])
     return out
 
 
@@ -165,7 +208,7 @@ def table(path: str) -> None:
     kinds = [
         k
         for k in next(iter(rows.values()))
-        if k in (*KINDS, "bag", "bag0", *LOSSES) or k.startswith("alpha=")
+        if k in (*KINDS, "bag", "bag0", "cv", *LOSSES) or k.startswith("alpha=")
     ]
     names = {"wide": "wide (ours)", "paper64": "64 warm", "design": "design refit"}
     print("| task, method (laws × seeds) | " + " | ".join(names.get(k, k) for k in kinds)
@@ -202,6 +245,7 @@ def main(argv: list[str]) -> None:
     bag = int(argv[argv.index("--bag") + 1]) if "--bag" in argv else 0
     losses = "--losses" in argv
     median = "--median" in argv
+    cv = float(argv[argv.index("--cv") + 1]) if "--cv" in argv else 0.0
     design = {}
     if "--design-starts" in argv:
         design["fit_starts"] = int(argv[argv.index("--design-starts") + 1])
@@ -211,7 +255,16 @@ def main(argv: list[str]) -> None:
         for law_name in laws:
             for seed in seeds:
                 r2 = replay(
-                    task_name, method, law_name, seed, alphas, bag, losses, median, **design
+                    task_name,
+                    method,
+                    law_name,
+                    seed,
+                    alphas,
+                    bag,
+                    losses,
+                    median,
+                    cv=cv,
+                    **design,
                 )
                 rec = dict(task=task_name, method=method, law=law_name, seed=seed, **r2)
                 fh.write(json.dumps(rec) + "\n")
