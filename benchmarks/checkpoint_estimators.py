@@ -18,10 +18,10 @@ and ``--growth`` set the design refits' start count and batch growth (the bench'
 ``fit_starts`` and ``growth``; 64 and 0 refit as wide as the paper's ``mspe.py``, after every
 pick). With ``--cv FRAC`` (and ``--alphas``), also ``cv``: the α chosen per checkpoint by an
 extrapolation check (:func:`holdout_error`, summed over the groups): does holding out the runs
-nearest the target tell which localisation extrapolates best? With ``--bag B``, also two bagged estimators: B bootstrap refits (rows resampled with
-replacement, as integer weights; 8 starts, half of them warm from the checkpoint fit's near
-optima), predicting with the median over the refits, with the method's target-localised weights
-(``bag``) or without (``bag0``). With ``--losses``, also the library's robust fits
+nearest the target tell which localisation extrapolates best? With ``--bag B``, also two
+bagged estimators: B bootstrap refits (rows resampled with replacement, as integer weights; 8
+starts, half of them warm from the checkpoint fit's near optima), predicting with the median
+over the refits, with the method's target-localised weights (``bag``) or without (``bag0``). With ``--losses``, also the library's robust fits
 (:func:`scalinglaws.fit`, 64 starts and up to 16 of the checkpoint fit's near optima as extra
 starts): ``huber`` (Huber loss on log outputs, δ = 1e-3, unweighted), ``huber+loc`` and
 ``log-mse+loc`` (with the method's target-localised weights). One JSON line per (law, seed).
