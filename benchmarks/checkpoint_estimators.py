@@ -21,10 +21,11 @@ extrapolation check (:func:`holdout_error`, summed over the groups): does holdin
 nearest the target tell which localisation extrapolates best? With ``--bag B``, also two
 bagged estimators: B bootstrap refits (rows resampled with replacement, as integer weights; 8
 starts, half of them warm from the checkpoint fit's near optima), predicting with the median
-over the refits, with the method's target-localised weights (``bag``) or without (``bag0``). With ``--losses``, also the library's robust fits
-(:func:`scalinglaws.fit`, 64 starts and up to 16 of the checkpoint fit's near optima as extra
-starts): ``huber`` (Huber loss on log outputs, δ = 1e-3, unweighted), ``huber+loc`` and
-``log-mse+loc`` (with the method's target-localised weights). One JSON line per (law, seed).
+over the refits, with the method's target-localised weights (``bag``) or without (``bag0``).
+With ``--losses``, also the library's robust fits (:func:`scalinglaws.fit`, 64 starts and up to
+16 of the checkpoint fit's near optima as extra starts): ``huber`` (Huber loss on log outputs,
+δ = 1e-3, unweighted), ``huber+loc`` and ``log-mse+loc`` (with the method's target-localised
+weights). One JSON line per (law, seed).
 """
 
 from __future__ import annotations
@@ -40,13 +41,9 @@ from scalinglaws import ScalingLawsError, fit
 from scalinglaws._law import get_law
 from scalinglaws.datasets import load
 from scalinglaws.design import _bench
-from scalinglaws.design._acquisition import (
-    fit_multistart,
-    law_jacobians,
-    target_distance,
-    target_weights,
-)
+from scalinglaws.design._acquisition import fit_multistart, law_jacobians, target_weights
 from scalinglaws.design._bench import PAPER_TABLE2, SHORT
+from scalinglaws.design._propose import near_optima
 
 KINDS = ("wide", "paper64", "design")
 LOSSES = {"huber": ("huber-log", False), "huber+loc": ("huber-log", True),
@@ -100,10 +97,7 @@ def holdout_error(loop, alt, alpha: float, frac: float, seed: int) -> float:
     h = max(2, round(frac * len(obs)))
     if len(obs) - h < 2:
         return float("nan")
-    pool = np.setdiff1d(np.arange(len(loop.costs)), loop.target)  # scaled as the loop's weights
-    dist = np.zeros(len(loop.costs))
-    dist[pool] = target_distance(loop.x, pool, loop.target)
-    d = dist[obs]
+    d = loop.target_dist()[obs]
     order = np.argsort(d, kind="stable")
     hold, rest = obs[order[:h]], obs[order[h:]]
     th, f = fit_multistart(
@@ -113,7 +107,7 @@ def holdout_error(loop, alt, alpha: float, frac: float, seed: int) -> float:
     )  # fmt: skip
     if not np.isfinite(f[0]):
         return float("inf")
-    near = f <= f[0] * (1 + 1 / len(rest)) + 1e-8 * float(np.nanvar(loop.y[rest]))
+    near = near_optima(f, loop.y[rest])
     p = law_jacobians(loop.law, th[near], {k: v[hold] for k, v in loop.x.items()})[0]
     ok = np.all(np.isfinite(p.reshape(len(p), -1)), axis=1)
     return float(np.mean((np.median(p[ok], axis=0) - loop.y[hold]) ** 2)) if ok.any() else np.inf

@@ -31,13 +31,14 @@ from scalinglaws.design._acquisition import (
 from scalinglaws.design._bench import SHORT
 
 
-def pool_fits(task, law, starts: int = 256, alpha: float = 0.0, schedule=None) -> list:
+def pool_fits(groups: list, law, starts: int = 256, alpha: float = 0.0, schedule=None) -> list:
     """Each group's whole-pool fit as ``sl bench``'s all-data row (seed = group index), runs
-    weighted by ``(d_min / d)^alpha``: a list of ``(thetas, objectives, group)``. ``schedule``:
-    ``(polish, screen_iter)``, by default the bench's ``checkpoint_schedule``."""
+    weighted by ``(d_min / d)^alpha``: a list of ``(thetas, objectives, group)``. ``groups``:
+    ``_bench._groups(task, law)``. ``schedule``: ``(polish, screen_iter)``, by default the
+    bench's ``checkpoint_schedule``."""
     polish, screen = schedule or _bench.checkpoint_schedule(law)
     fits = []
-    for gi, g in enumerate(_bench._groups(task, law)):
+    for gi, g in enumerate(groups):
         pool, target = np.arange(g.m), np.arange(g.m, g.m + g.t)
         w = target_weights(target_distance(g.x, pool, target), alpha) if alpha > 0 else None
         x = {k: v[: g.m] for k, v in g.x.items()}
@@ -65,7 +66,7 @@ def target_r2(law, fits: list) -> float:
 
 def score(task_name: str, law_name: str, alpha: float) -> float:
     task, law = load(task_name), get_law(f"{task_name}:{law_name}")
-    return target_r2(law, pool_fits(task, law, alpha=alpha))
+    return target_r2(law, pool_fits(_bench._groups(task, law), law, alpha=alpha))
 
 
 def table(path: str) -> str:

@@ -48,7 +48,7 @@ def main(argv: list[str]) -> None:
         cells = []
         for count in counts:
             t0 = time.perf_counter()
-            fits = pool_fits(task, law, starts=count, schedule=schedule)
+            fits = pool_fits(groups, law, starts=count, schedule=schedule)
             r2 = target_r2(law, fits)
             dt = time.perf_counter() - t0
             mse = np.mean([f[0] for _, f, _ in fits])

@@ -42,12 +42,22 @@ from ._acquisition import (
 from ._budget import DesignError, parse_budget
 from ._costs import CostModel, cost_model
 
-__all__ = ["COLD_STARTS", "DesignLoop", "propose"]
+__all__ = ["COLD_STARTS", "DesignLoop", "near_optima", "propose"]
+
 
 COLD_STARTS = ("cheapest", "spread")
 # ``hedge``'s checkpoint fits weight each observed run by (d_min / d)^HEDGE_LOCALIZE, d its
 # distance to the target region (see :meth:`DesignLoop.final_fit`)
 HEDGE_LOCALIZE = 1.0
+
+
+def near_optima(f: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Mask of the multistart optima (objectives ``f``, best first, so it is always in) that
+    the outputs ``y`` cannot tell apart from the best: within one unit of deviance,
+    ``f ≤ f_best·(1 + 1/n)`` for n observed outputs, plus 1e-8·Var y for fits that
+    interpolate."""
+    n = int(np.isfinite(y).sum())
+    return f <= f[0] * (1.0 + 1.0 / n) + 1e-8 * float(np.nanvar(y))
 
 
 class DesignLoop:
@@ -176,15 +186,20 @@ class DesignLoop:
         self._jac = np.concatenate([b for _, b in pj])
         self._remember(thetas[0])
 
-    def _weights(self, obs: np.ndarray) -> np.ndarray | None:
-        """Target-localised fit weights of the runs ``obs`` (None without ``localize``)."""
-        if self.localize <= 0:
-            return None
+    def target_dist(self) -> np.ndarray:
+        """Each row's distance to the nearest target row (:func:`target_distance`, scaled over
+        the pool; 0 for the target rows), computed once."""
         if self._dist is None:
             pool = np.setdiff1d(np.arange(len(self.costs)), self.target)
             self._dist = np.zeros(len(self.costs))
             self._dist[pool] = target_distance(self.x, pool, self.target)
-        return target_weights(self._dist[obs], self.localize)
+        return self._dist
+
+    def _weights(self, obs: np.ndarray) -> np.ndarray | None:
+        """Target-localised fit weights of the runs ``obs`` (None without ``localize``)."""
+        if self.localize <= 0:
+            return None
+        return target_weights(self.target_dist()[obs], self.localize)
 
     def _remember(self, theta: np.ndarray) -> None:
         if not any(np.allclose(theta, w, rtol=1e-6, atol=1e-12) for w in self.warm):
@@ -230,9 +245,7 @@ class DesignLoop:
         if not np.isfinite(f[0]):
             return None
         self._remember(thetas[0])
-        n = int(np.isfinite(y).sum())
-        near = f <= f[0] * (1.0 + 1.0 / n) + 1e-8 * float(np.nanvar(y))  # best first, always in
-        self._final = (key, thetas[near])
+        self._final = (key, thetas[near_optima(f, y)])
         return thetas[0]
 
     def final_predict(self, x: dict[str, np.ndarray]) -> np.ndarray | None:
