@@ -397,8 +397,9 @@ def revive_starts(
     """Starts ``u`` (s, p) whose ``objective`` is not finite, pulled toward the bounds' centre.
 
     Some laws are undefined on much of their box (a negative base under a fractional power, as
-    domain mixture sl_6 with its transfer weights in [-5, 5]): their random starts would sit dead
-    through the whole fit, and a law with no finite random start could not be fitted at all.
+    vocab sl_3 with its coefficients in [-1e4, 1e4]: 78% of its random starts): their random
+    starts would sit dead through the whole fit, and a law with no finite random start could not
+    be fitted at all.
     Each dead start halves its distance to the centre of the unit cube until its objective is
     finite; after six halvings it is the centre. Live starts are returned unchanged, and ``u``
     itself (not a copy) when no start is dead, so a caller can keep what it computed at ``u``.

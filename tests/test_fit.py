@@ -274,10 +274,20 @@ def test_reviving_compiles_once_whatever_the_count_of_dead_starts():
 
 
 def test_law_undefined_on_most_of_its_box_is_fitted():
-    # domain mixture sl_6: (p_i + sum_j T_ij p_j)^(-alpha) with T in [-5, 5] is negative somewhere
-    # on the data for every random start; without reviving dead starts the fit raised FitError
+    # domain mixture sl_6 as written, without the original's clamp of its effective proportion:
+    # (p_i + sum_j T_ij p_j)^(-alpha) with T in [-5, 5] is negative somewhere on the data for
+    # every random start; without reviving dead starts the fit raised FitError
     t = load("domain")
-    law = sl.get_law("domain:sl_6")
+    task_law = sl.get_law("domain:sl_6")
+    p = [f"proportion_domain_{i}" for i in range(1, 6)]
+    formulas = [
+        f"C_{i} + A_{i} * ({p[i - 1]} + "
+        + " + ".join(f"T_{i}_{j} * {p[j - 1]}" for j in range(1, 6) if j != i)
+        + f")**(-alpha_{i})"
+        for i in range(1, 6)
+    ]
+    bounds = dict(zip(task_law.params, map(tuple, task_law.bounds_array), strict=True))
+    law = sl.formula_law(formulas, bounds, inputs=p, outputs=task_law.outputs, input_floor=1e-12)
     df = t.train[t.train[t.group] == t.train[t.group].iloc[0]]
     res = sl.fit(law, df, loss="mse", starts=16, key=0)
     assert np.isfinite(res.objective)
