@@ -44,7 +44,6 @@ from ._costs import CostModel, cost_model
 
 __all__ = ["COLD_STARTS", "DesignLoop", "near_optima", "propose"]
 
-
 COLD_STARTS = ("cheapest", "spread")
 # ``hedge``'s checkpoint fits weight each observed run by (d_min / d)^HEDGE_LOCALIZE, d its
 # distance to the target region (see :meth:`DesignLoop.final_fit`)
