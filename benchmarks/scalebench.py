@@ -76,6 +76,27 @@ def tables(df: pd.DataFrame) -> str:
     return "\n".join(out)
 
 
+def subset_scores(df: pd.DataFrame) -> str:
+    """The (law, method, checkpoint) cells with a row scored on only some of its task's groups:
+    a group whose fit is missing or predicts a non-finite value is left out of the R², as in the
+    paper's protocol, so such an R² covers fewer target rows than the others."""
+    if "groups_scored" not in df:
+        return "(this results file has no groups_scored column)"
+    sub = df[(df["groups_scored"] > 0) & (df["groups_scored"] < df["groups"])]
+    if sub.empty:
+        return "None: every scored row covers all of its task's groups."
+    cells = sub.groupby(["task", "law", "method", "budget_fraction"]).agg(
+        rows=("seed", "size"), groups_scored=("groups_scored", "mean"), groups=("groups", "max")
+    )
+    lines = ["| task | law | method | budget | seeds | groups scored (mean) |", "|---" * 6 + "|"]
+    for (t, law, m, f), rows, scored, groups in cells.itertuples():
+        lines.append(
+            f"| {SHORT.get(t, t)} | {law} | {m} | {100 * f:g}% | {rows} | "
+            f"{scored:.1f} of {groups:.0f} |"
+        )
+    return "\n".join(lines)
+
+
 def cell_mean_spread(df: pd.DataFrame) -> pd.Series:
     """The std over seeds of the law-averaged R², per (task, method, budget_fraction): a
     cell's mean is the mean over seeds of that average, so this over sqrt(seeds) is its
@@ -199,6 +220,8 @@ def main(argv: list[str]) -> None:
     elif argv and argv[0] == "table":
         df = complete_laws(pd.read_csv(argv[1]))
         print(tables(df))
+        print("\n### Rows scored on only some groups\n")
+        print(subset_scores(df))
         print("\n### Against the paper's MSPE\n")
         print(verdict(df))
         if (df["method"] == "mspe").any():

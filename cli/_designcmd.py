@@ -139,6 +139,16 @@ def bench(tasks, methods, seeds, laws, workers, gamma, output, resume):
             rows.append([m, *(f"{sub.loc[f, 'mean']:+.2f} ± {sub.loc[f, 'std']:.2f}" for f in fr)])
         click.echo(f"\n{task}: R² mean ± std over seeds, averaged over laws")
         click.echo(table(rows, ["method", *(f"{100 * f:g}%" for f in fr)]))
+    subset = df[(df["groups_scored"] > 0) & (df["groups_scored"] < df["groups"])]
+    if len(subset):
+        laws = subset.groupby(["task", "law"]).size().sort_values(ascending=False)
+        named = ", ".join(f"{t}:{n} ({k})" for (t, n), k in laws.head(5).items())
+        more = f" and {len(laws) - 5} more" if len(laws) > 5 else ""
+        click.echo(
+            f"\nnote: {len(subset)} of {len(df)} rows scored R² on only some groups (a group "
+            f"with no fit or a non-finite prediction is left out; column groups_scored): "
+            f"{named}{more}"
+        )
     click.echo(f"\nwall time {wall:.1f} s ({len(df)} rows)")
     if output:
         df.to_csv(output, index=False)

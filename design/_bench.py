@@ -4,10 +4,12 @@ For each law, seed and method, per group: start with nothing observed; propose r
 their cost until the spend reaches the checkpoint fraction of the group's total pool cost (a
 proposal that would overshoot waits for the next checkpoint); at each checkpoint refit the law on
 the launched runs (multistart) and score R² = 1 − SS_res/SS_tot on the concatenated target rows
-of every group, clipped to [−1, 1]. Model-based methods refit between acquisitions on a
-geometric schedule: batches of ``q = max(1, ⌊ρ·n⌋)`` proposals (covariance conditioned on the
-pending picks) followed by one warm-started refit, so a trajectory of n runs costs
-O(log n / log(1+ρ)) refits instead of n.
+of every group, clipped to [−1, 1]. As the paper's ``evaluate_global``, a group whose fit predicts
+a non-finite value is left out of the score (−1 if none is left); each row counts the groups
+scored (``groups_scored`` of ``groups``), so a score on a subset is visible. Model-based methods
+refit between acquisitions on a geometric schedule: batches of ``q = max(1, ⌊ρ·n⌋)`` proposals
+(covariance conditioned on the pending picks) followed by one warm-started refit, so a trajectory
+of n runs costs O(log n / log(1+ρ)) refits instead of n.
 
 ``hedge`` (ours) differs from ``mspe`` in the protocol in two ways. How it spends: it proposes
 only runs that fit the *current* checkpoint's remaining budget (no proposal is ever deferred),
@@ -58,8 +60,13 @@ COLUMNS = [
     "r2",
     "cost_spent",
     "n_runs",
+    "groups_scored",
+    "groups",
     "seconds",
 ]
+# Added after the first results files were written: a partial CSV from before has no such
+# column, and --resume keeps its rows with the value missing.
+LATER_COLUMNS = ("groups_scored", "groups")
 
 
 def _r2(preds: list[np.ndarray], trues: list[np.ndarray]) -> float:
@@ -186,7 +193,7 @@ def run_trajectory(
             task=task.name, law=law.name.split(":")[-1], method=method, seed=seed,
             budget_fraction=cp, r2=_r2(preds, trues),
             cost_spent=cost / sum(g.total for g in groups), n_runs=n_runs,
-            seconds=time.perf_counter() - t0,
+            groups_scored=len(preds), groups=len(groups), seconds=time.perf_counter() - t0,
         ))  # fmt: skip
     return rows
 
@@ -334,7 +341,8 @@ def _append_rows(path: str | Path, rows: list[dict[str, Any]]) -> None:
 def _finished(path: str | Path) -> pd.DataFrame:
     """The complete trajectories of a partial results CSV (a torn last line or a trajectory
     with missing checkpoints, from a killed run, is dropped)."""
-    old = pd.read_csv(path, on_bad_lines="skip").dropna(subset=COLUMNS)
+    old = pd.read_csv(path, on_bad_lines="skip").reindex(columns=COLUMNS)
+    old = old.dropna(subset=[c for c in COLUMNS if c not in LATER_COLUMNS])
     old["seed"] = old["seed"].astype(int)
     n = old.groupby(["task", "law", "method", "seed"])["budget_fraction"].transform("size")
     return old[n == n.groupby(old["task"]).transform("max")].reset_index(drop=True)
@@ -437,10 +445,12 @@ def bench(
     """Replay the protocol on ``task`` (a bundled name or a task folder); one row per checkpoint.
 
     Returns a DataFrame with columns ``task, law, method, seed, budget_fraction, r2, cost_spent
-    (fraction of the pool's total cost), n_runs, seconds``. With ``partial``, every finished
-    trajectory (one law, method and seed) has its rows appended to that CSV as it ends; with
-    ``resume``, the trajectories already complete in ``partial`` are kept (whatever their task)
-    and only the others run.
+    (fraction of the pool's total cost), n_runs, groups_scored, groups, seconds``:
+    ``groups_scored`` of the task's ``groups`` entered the R² (the protocol leaves out a group
+    whose checkpoint fit is missing or predicts a non-finite value). With ``partial``, every
+    finished trajectory (one law, method and seed) has its rows appended to that CSV as it ends;
+    with ``resume``, the trajectories already complete in ``partial`` are kept (whatever their
+    task) and only the others run.
     """
     tasks = [str(t) for t in (task if isinstance(task, (list, tuple)) else [task])]
     bad = [m for m in methods if m not in BENCH_METHODS]

@@ -44,6 +44,48 @@ def test_bench_cli(tmp_path):
     assert res.exit_code == 2 and "error:" in res.output
 
 
+def test_a_group_with_non_finite_predictions_is_left_out_and_counted(monkeypatch):
+    """parallel has two groups. A fit that predicts NaN on the second is left out of the R², as
+    the paper's evaluate_global, and the row says so: groups_scored 1 of groups 2, and the R²
+    is the first group's alone. At 1% no run fits the budget: no fit, no group, −1. The CLI
+    names the law."""
+    import numpy as np
+
+    from scalinglaws.design import _bench
+    from scalinglaws.design._propose import DesignLoop
+
+    kw = dict(methods=["cheapest"], seeds=1, laws=["sl_1"], workers=1)
+    full = bench("parallel", **kw)
+    assert full["groups_scored"].tolist() == [0, 2, 2] and (full["groups"] == 2).all()
+    assert full["r2"].iloc[0] == -1 and full["n_runs"].iloc[0] == 0
+    real = DesignLoop.final_predict
+    monkeypatch.setattr(
+        DesignLoop,
+        "final_predict",
+        lambda self, x: real(self, x) * (np.nan if self.seed % 100_003 == 1 else 1.0),
+    )
+    part = bench("parallel", **kw)
+    assert part["groups_scored"].tolist() == [0, 1, 1]
+    # the first group's R² alone, from the same (seed-free, deterministic) replay
+    task = _bench.load("parallel")
+    law = _bench.get_law("parallel_scaling_law:sl_1")
+    g = _bench._groups(task, law)[0]
+    loop = _bench.design_loops(law, [g], "cheapest", 0)[0]
+    fracs, spent, pending, alone = sorted(task.budget_fractions), [0.0], [[]], []
+    for cp in fracs[1:]:
+        _bench._advance(loop, g, cp, fracs[-1], "cheapest", spent, pending, 0, 0.1)
+        loop.final_fit(256, seed=0, polish=64, screen_iter=30)
+        pred = real(loop, {k: v[g.m :] for k, v in g.x.items()})
+        alone.append(_bench._r2([pred.ravel()], [g.y_test.ravel()]))
+    np.testing.assert_allclose(part["r2"].iloc[1:], alone)
+    assert not np.allclose(part["r2"].iloc[1:], full["r2"].iloc[1:])
+    res = CliRunner().invoke(cli, ["bench", "--task", "parallel", "--methods", "cheapest",
+                                   "--seeds", "1", "--laws", "sl_1", "--workers", "1"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "2 of 3 rows scored R² on only some groups" in res.output
+    assert "parallel_scaling_law:sl_1 (2)" in res.output
+
+
 def test_bench_resume_runs_only_unfinished_trajectories(tmp_path, monkeypatch):
     from scalinglaws.design import _bench
 
@@ -96,6 +138,23 @@ def test_bench_resume_copies_a_seed_free_method_rather_than_replaying_it(tmp_pat
     cols = ["law", "method", "seed", "budget_fraction", "r2", "cost_spent", "n_runs"]
     pd.testing.assert_frame_equal(again[cols], full[cols])
     assert sorted(pd.read_csv(part)["seed"].unique()) == [0, 1, 2]
+
+
+def test_resume_keeps_the_rows_of_a_partial_file_without_the_groups_columns(tmp_path, monkeypatch):
+    """A partial CSV written before groups_scored and groups existed: --resume keeps its
+    trajectories (the two values missing) and replays none of them."""
+    from scalinglaws.design import _bench
+
+    part = tmp_path / "res.csv.partial"
+    kw = dict(methods=["random"], seeds=1, laws=["sl_1"], workers=1)
+    full = bench("parallel", partial=part, **kw)
+    pd.read_csv(part).drop(columns=["groups_scored", "groups"]).to_csv(part, index=False)
+    monkeypatch.setattr(_bench, "run_trajectory", lambda *a, **k: pytest.fail("replayed"))
+    again = bench("parallel", partial=part, resume=True, **kw)
+    cols = ["law", "method", "seed", "budget_fraction", "r2", "n_runs"]
+    pd.testing.assert_frame_equal(again[cols], full[cols])
+    assert again[["groups_scored", "groups"]].isna().all().all()
+    assert len(pd.read_csv(part)) == len(full)
 
 
 def test_final_fit_is_reused_while_the_observed_runs_do_not_change(monkeypatch):
