@@ -4,9 +4,9 @@ For each law, seed and method, per group: start with nothing observed; propose r
 their cost until the spend reaches the checkpoint fraction of the group's total pool cost (a
 proposal that would overshoot waits for the next checkpoint); at each checkpoint refit the law on
 the launched runs (multistart) and score R² = 1 − SS_res/SS_tot on the concatenated target rows
-of every group, clipped to [−1, 1]. As the paper's ``evaluate_global``, a group whose fit predicts
-a non-finite value is left out of the score (−1 if none is left); each row counts the groups
-scored (``groups_scored`` of ``groups``), so a score on a subset is visible. Model-based methods
+of every group, clipped to [−1, 1]. As the paper's ``evaluate_global``, a group with no fit (no
+run yet) or whose fit predicts a non-finite value is left out of the score (−1 if none is left);
+each row counts the groups scored (``groups_scored`` of ``groups``). Model-based methods
 refit between acquisitions on a geometric schedule: batches of ``q = max(1, ⌊ρ·n⌋)`` proposals
 (covariance conditioned on the pending picks) followed by one warm-started refit, so a trajectory
 of n runs costs O(log n / log(1+ρ)) refits instead of n.
