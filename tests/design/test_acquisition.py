@@ -185,15 +185,49 @@ def test_model_scores_that_are_all_non_finite_never_break_the_budget():
     )  # fmt: skip
     jc = np.full((1, m, 1, p), np.nan)
     costs = np.array([9.0, 1.0, 2.0, 9.0, 1.0])
-    with np.errstate(invalid="ignore"):
-        picks = select_batch(
-            "vopt", costs=costs, total_cost=22.0, remaining=3.0, q=5, rng=np.random.default_rng(0),
-            post=post, jac_cand=jc, pred_cand=np.zeros((1, m, 1)),
-            jac_target=np.ones((1, t, 1, p)), pred_target=np.zeros((1, t, 1)),
-        )  # fmt: skip
+    picks = select_batch(
+        "vopt", costs=costs, total_cost=22.0, remaining=3.0, q=5, rng=np.random.default_rng(0),
+        post=post, jac_cand=jc, pred_cand=np.zeros((1, m, 1)),
+        jac_target=np.ones((1, t, 1, p)), pred_target=np.zeros((1, t, 1)),
+    )  # fmt: skip
     rows = [i for i, _ in picks]
     assert rows == [1, 2]
     assert costs[rows].sum() <= 3.0
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("method", ["dopt", "vopt", "mspe"])
+@pytest.mark.parametrize("k", [1, 2])
+def test_a_candidate_whose_jacobian_overflows_is_passed_over_quietly(method, k):
+    """A candidate with a Jacobian of 1e200 (a law near a pole or a guard): J Σ Jᵀ overflows.
+    That candidate scores −inf, the others keep the scores they have without it, and no
+    RuntimeWarning reaches the console."""
+    from scalinglaws.design._acquisition import ModePosterior
+
+    p, m, t = 3, 4, 5
+    rng = np.random.default_rng(1)
+    post = ModePosterior(
+        thetas=np.zeros((1, p)), weights=np.ones(1), covs=np.eye(p)[None], reps=np.zeros(1, int),
+        sigma2=0.5, best=np.zeros(p), best_index=0, mse=0.5, n_obs=3,
+    )  # fmt: skip
+    jc = rng.normal(size=(1, m, k, p))
+    kw = dict(
+        costs=np.ones(m), total_cost=float(m), remaining=float(m), q=1,
+        rng=np.random.default_rng(0), post=post, pred_cand=np.zeros((1, m, k)),
+        jac_target=rng.normal(size=(1, t, k, p)), pred_target=np.zeros((1, t, k)),
+    )  # fmt: skip
+    ((best, score),) = select_batch(method, jac_cand=jc, **kw)
+    big = jc.copy()
+    big[0, best] *= 1e200
+    ((other, other_score),) = select_batch(method, jac_cand=big, **kw)
+    assert other != best
+    sane = np.delete(np.arange(m), best)
+    (again, again_score), = select_batch(
+        method, **dict(kw, costs=np.ones(m - 1), total_cost=float(m), remaining=float(m - 1),
+                       pred_cand=kw["pred_cand"][:, sane]),
+        jac_cand=jc[:, sane],
+    )  # fmt: skip
+    assert other == sane[again] and np.isclose(other_score, again_score)
 
 
 def test_target_distance_and_weights_closed_form():
