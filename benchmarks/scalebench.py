@@ -18,7 +18,7 @@ import sys
 
 import pandas as pd
 
-from scalinglaws.design._bench import PAPER_TABLE2, SEED_FREE, SHORT, summarize
+from scalinglaws.design._bench import PAPER_TABLE2, SEED_FREE, SHORT, scored_on_subset, summarize
 
 ORDER = ["lr_bsz", "domain", "vocab", "parallel", "moe", "data_con", "sparsity", "farseer"]
 # the ± of the paper's MSPE row in its Table 2 (datasets/scalebench/README.md), 10 repeats
@@ -82,7 +82,7 @@ def subset_scores(df: pd.DataFrame) -> str:
     paper's protocol, so such an R² covers fewer target rows than the others."""
     if "groups_scored" not in df:
         return "(this results file has no groups_scored column)"
-    sub = df[(df["groups_scored"] > 0) & (df["groups_scored"] < df["groups"])]
+    sub = df[scored_on_subset(df)]
     if sub.empty:
         return "None: every scored row covers all of its task's groups."
     cells = sub.groupby(["task", "law", "method", "budget_fraction"]).agg(

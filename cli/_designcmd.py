@@ -102,7 +102,7 @@ def bench(tasks, methods, seeds, laws, workers, gamma, output, resume):
 
     from scalinglaws.datasets import list_tasks
     from scalinglaws.design._bench import bench as _bench
-    from scalinglaws.design._bench import summarize
+    from scalinglaws.design._bench import scored_on_subset, summarize
 
     names = (
         list_tasks()
@@ -139,7 +139,7 @@ def bench(tasks, methods, seeds, laws, workers, gamma, output, resume):
             rows.append([m, *(f"{sub.loc[f, 'mean']:+.2f} ± {sub.loc[f, 'std']:.2f}" for f in fr)])
         click.echo(f"\n{task}: R² mean ± std over seeds, averaged over laws")
         click.echo(table(rows, ["method", *(f"{100 * f:g}%" for f in fr)]))
-    subset = df[(df["groups_scored"] > 0) & (df["groups_scored"] < df["groups"])]
+    subset = df[scored_on_subset(df)]
     if len(subset):
         laws = subset.groupby(["task", "law"]).size().sort_values(ascending=False)
         named = ", ".join(f"{t}:{n} ({k})" for (t, n), k in laws.head(5).items())

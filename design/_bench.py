@@ -69,6 +69,11 @@ COLUMNS = [
 LATER_COLUMNS = ("groups_scored", "groups")
 
 
+def scored_on_subset(df: pd.DataFrame) -> pd.Series:
+    """Rows whose R² covers some but not all of their task's groups (see ``groups_scored``)."""
+    return (df["groups_scored"] > 0) & (df["groups_scored"] < df["groups"])
+
+
 def _r2(preds: list[np.ndarray], trues: list[np.ndarray]) -> float:
     if not preds:
         return -1.0

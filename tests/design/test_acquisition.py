@@ -216,7 +216,7 @@ def test_a_candidate_whose_jacobian_overflows_is_passed_over_quietly(method, k):
         rng=np.random.default_rng(0), post=post, pred_cand=np.zeros((1, m, k)),
         jac_target=rng.normal(size=(1, t, k, p)), pred_target=np.zeros((1, t, k)),
     )  # fmt: skip
-    ((best, score),) = select_batch(method, jac_cand=jc, **kw)
+    ((best, _),) = select_batch(method, jac_cand=jc, **kw)
     big = jc.copy()
     big[0, best] *= 1e200
     ((other, other_score),) = select_batch(method, jac_cand=big, **kw)

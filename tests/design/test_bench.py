@@ -72,9 +72,10 @@ def test_a_group_with_non_finite_predictions_is_left_out_and_counted(monkeypatch
     g = _bench._groups(task, law)[0]
     loop = _bench.design_loops(law, [g], "cheapest", 0)[0]
     fracs, spent, pending, alone = sorted(task.budget_fractions), [0.0], [[]], []
+    polish, screen = _bench.checkpoint_schedule(law)
     for cp in fracs[1:]:
         _bench._advance(loop, g, cp, fracs[-1], "cheapest", spent, pending, 0, 0.1)
-        loop.final_fit(256, seed=0, polish=64, screen_iter=30)
+        loop.final_fit(256, seed=0, polish=polish, screen_iter=screen)
         pred = real(loop, {k: v[g.m :] for k, v in g.x.items()})
         alone.append(_bench._r2([pred.ravel()], [g.y_test.ravel()]))
     np.testing.assert_allclose(part["r2"].iloc[1:], alone)
