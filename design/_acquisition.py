@@ -50,11 +50,13 @@ from scalinglaws._losses import make_loss
 
 __all__ = [
     "METHODS",
+    "affine_parts",
     "ModePosterior",
     "build_posterior",
     "dopt_gain",
     "fit_multistart",
     "law_jacobians",
+    "linear_map",
     "mspe_inter_gain",
     "select_batch",
     "vopt_gain",
@@ -352,6 +354,78 @@ def prior_precision_z(law: Law) -> np.ndarray:
     lo, hi = law.bounds_array.T
     width = np.where(lo > 0, np.log(np.where(lo > 0, hi / np.where(lo > 0, lo, 1.0), 2.0)), hi - lo)
     return 1.0 / (width / 4.0) ** 2
+
+
+def affine_parts(
+    law: Law, x: Mapping[str, np.ndarray], seed: int = 0
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(f₀, J)`` with ``f(θ) = f₀ + J θ`` at inputs ``x`` ((n, k) and (n, k, p)) when the law is
+    affine in its parameters and none has a positive lower bound (design coordinates z = θ, so
+    the weak prior of :func:`prior_precision_z` is Gaussian in θ itself); None otherwise.
+
+    Checked at three points of the bounds box, one near its middle and two at random: the same
+    outputs must be finite at each (the others, e.g. log 0, get a NaN intercept) and there the
+    Jacobians must agree, and so must the intercepts ``f(θ) − J θ``. A law nonlinear in any
+    parameter fails the check (an exp(...) that underflows to 0 at random points does not at
+    the middle).
+    """
+    lo, hi = law.bounds_array.T
+    if np.any(lo > 0):
+        return None
+    u = np.random.default_rng(seed).uniform(size=(3, law.n_params))
+    u[0] = 0.5 + 0.01 * (u[0] - 0.5)  # near the middle: no overflow nor underflow to 0
+    th = lo + (hi - lo) * u
+    out = [law_jacobians(law, t[None], x) for t in th]
+    fa, ja = out[0][0][0], out[0][1][0]
+    ok = np.isfinite(fa)
+    ca = fa - ja @ th[0]
+    scale = max(float(np.abs(fa[ok]).max(initial=0.0)), float(np.abs(ja[ok]).max(initial=0.0)))
+    tol = dict(rtol=1e-7, atol=1e-9 * max(scale, 1e-300) * (1 + np.abs(th).max()))
+    for t, (fb, jb) in zip(th[1:], out[1:], strict=True):
+        fb, jb = fb[0], jb[0]
+        if not ok.any() or np.any(ok != np.isfinite(fb)):  # e.g. exp(...) overflowing
+            return None
+        if not (
+            np.allclose(ja[ok], jb[ok], **tol) and np.allclose(ca[ok], (fb - jb @ t)[ok], **tol)
+        ):
+            return None
+    return np.where(ok, ca, np.nan), ja
+
+
+def linear_map(
+    f0: np.ndarray,
+    jac: np.ndarray,
+    y: np.ndarray,
+    law: Law,
+    weights: np.ndarray | None = None,
+    sigma2: float | None = None,
+    theta_ref: np.ndarray | None = None,
+) -> np.ndarray:
+    """Maximum a posteriori θ of a law affine in θ (``f = f₀ + J θ``, :func:`affine_parts`) on
+    outputs ``y`` (n, k) under the design's weak prior (mean the bounds' midpoint, precision
+    :func:`prior_precision_z`) and Gaussian noise of variance ``sigma2`` on each run, scaled by
+    ``1/weights``: θ = (JᵀWJ/σ² + Λ)⁻¹ (JᵀW(y − f₀)/σ² + Λ·mid), in closed form.
+
+    ``sigma2`` defaults to the mean squared error of ``theta_ref`` (e.g. the least-squares fit),
+    floored at 1e-6·Var y (and 1e-24·mean y², for a single run). Entries with a non-finite
+    output or intercept are left out.
+    """
+    ok = np.isfinite(y) & np.isfinite(f0)
+    w = np.broadcast_to((np.ones(len(y)) if weights is None else weights)[:, None], y.shape)[ok]
+    j, r = jac[ok], (y - f0)[ok]
+    if sigma2 is None:
+        res = r - j @ theta_ref if theta_ref is not None else r
+        yo = y[ok]
+        sigma2 = max(
+            float(np.mean(res**2)), 1e-6 * float(np.var(yo)), 1e-24 * float(np.mean(yo**2))
+        )
+    lam = prior_precision_z(law)
+    mid = law.bounds_array.mean(1)
+    # least squares on the stacked system [√W J/σ; √Λ] θ = [√W (y − f₀)/σ; √Λ mid], not the
+    # normal equations: they square its conditioning, and an exact fit (σ → 0) ruins that
+    sw, sl = np.sqrt(w) / np.sqrt(max(sigma2, 1e-300)), np.sqrt(lam)
+    a = np.concatenate([sw[:, None] * j, np.diag(sl)])
+    return np.linalg.lstsq(a, np.concatenate([sw * r, sl * mid]), rcond=None)[0]
 
 
 def safe_inv(h: np.ndarray) -> np.ndarray:

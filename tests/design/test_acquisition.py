@@ -299,3 +299,72 @@ def test_multi_output_fits_pad_to_fewer_rows_with_the_same_optimum(monkeypatch):
     xs = (x[:, None] * np.arange(1.0, k + 1.0)).ravel()
     b, a = np.polyfit(xs, y.ravel(), 1)
     np.testing.assert_allclose(th8[0], [a, b], rtol=1e-7)
+
+
+def _law(fn, bounds, params=("a", "b", "c")):
+    from scalinglaws._law import Law
+
+    return Law(name="t", inputs=("x",), params=params, bounds=bounds, fn=fn)
+
+
+def test_affine_parts_tells_affine_laws_from_the_rest():
+    """The intercept and Jacobian of an affine law are its columns; a law nonlinear in any
+    parameter, an exp(...) that underflows to 0 across most of its box, or a parameter with a
+    positive lower bound (design coordinates log θ) gives None."""
+    from scalinglaws.design._acquisition import affine_parts
+
+    x = {"x": np.array([0.5, 1.0, 2.0, 4.0])}
+    box = ((-2.0, 2.0), (-2.0, 2.0), (-2.0, 2.0))
+    f0, jac = affine_parts(
+        _law(lambda p, x: 3.0 + p["a"] + p["b"] * x["x"] - p["c"] / x["x"], box), x
+    )
+    np.testing.assert_allclose(f0[:, 0], 3.0, rtol=1e-12)
+    cols = np.column_stack([np.ones(4), x["x"], -1 / x["x"]])
+    np.testing.assert_allclose(jac[:, 0], cols, rtol=1e-12)
+
+    nonlinear = lambda p, x: p["a"] + p["b"] * x["x"] ** p["c"]  # noqa: E731
+    assert affine_parts(_law(nonlinear, box), x) is None
+    # lr_bsz sl_4, exp(c0 + c_iD/D + ...): at random points of its box the exponent is hundreds
+    # below zero on every run, an affine-looking 0; at the box's middle it is not
+    from scalinglaws.design import _bench
+
+    task = _bench.load("lr_bsz")
+    lr4 = _bench.get_law("lr_bsz_scaling_law:sl_4")
+    assert affine_parts(lr4, _bench._groups(task, lr4)[0].x) is None
+    pos = ((0.1, 2.0), (-2.0, 2.0), (-2.0, 2.0))
+    assert affine_parts(_law(lambda p, x: p["a"] + p["b"] * x["x"] + p["c"], pos), x) is None
+
+
+def test_linear_map_is_the_weighted_ridge_toward_the_box_middle():
+    """Against scipy's least squares on the augmented residuals (data scaled by √w/σ, prior by
+    √Λ about the box's middle), with two outputs, per-run weights and a missing output."""
+    from scipy.optimize import least_squares
+
+    from scalinglaws.design._acquisition import linear_map, prior_precision_z
+
+    rng = np.random.default_rng(3)
+    law = _law(
+        lambda p, x: p["a"] + p["b"] * x["x"] + p["c"], ((-1.0, 3.0), (-2.0, 2.0), (0.0, 8.0))
+    )
+    n, k = 6, 2
+    jac = rng.normal(size=(n, k, 3))
+    f0 = rng.normal(size=(n, k))
+    y = f0 + jac @ np.array([0.5, -0.3, 2.0]) + 0.1 * rng.normal(size=(n, k))
+    y[2, 1] = np.nan
+    w = rng.uniform(0.2, 1.0, n)
+    s2 = 0.05
+    ok = np.isfinite(y)
+    sw = np.sqrt(np.broadcast_to(w[:, None], y.shape)[ok] / s2)
+    lam, mid = prior_precision_z(law), law.bounds_array.mean(1)
+
+    def resid(t):
+        return np.concatenate([sw * (f0 + jac @ t - y)[ok], np.sqrt(lam) * (t - mid)])
+
+    ref = least_squares(resid, mid, method="lm", xtol=1e-15, ftol=1e-15).x
+    np.testing.assert_allclose(linear_map(f0, jac, y, law, w, sigma2=s2), ref, rtol=1e-9)
+    # the default noise variance: the reference fit's mean squared error
+    t_ref = np.array([0.4, -0.2, 1.5])
+    mse = np.mean((f0 + jac @ t_ref - y)[ok] ** 2)
+    np.testing.assert_allclose(
+        linear_map(f0, jac, y, law, w, theta_ref=t_ref), linear_map(f0, jac, y, law, w, sigma2=mse)
+    )
