@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -188,43 +189,49 @@ def test_final_fit_is_reused_while_the_observed_runs_do_not_change(monkeypatch):
     assert len(calls) == 2
 
 
-def test_hedge_predicts_with_the_median_over_optima_the_data_cannot_tell_apart():
-    """One run of y = a + b³·x leaves a valley of exact fits (a + b³ = 0.5): hedge predicts with
-    the median over the valley's optima, the other methods with the best one. With the law
-    identified (three runs), every optimum is the same and both predict the truth."""
-    import numpy as np
+def _valley_loop(fn, method, rows):
+    """A :class:`DesignLoop` of ``y = fn(a, b, x)`` with a, b in [−1, 1], pool x = 1, 2, 0 and
+    target x = 3, data from the line 0.2 + 0.3·x; ``rows`` observed and the checkpoint fit
+    run. Returns (loop, best parameters)."""
 
     from scalinglaws._law import Law
     from scalinglaws.design._propose import DesignLoop
 
-    cubic = Law(
-        name="cubic", inputs=("x",), params=("a", "b"), bounds=((-1.0, 1.0), (-1.0, 1.0)),
-        fn=lambda p, x: p["a"] + p["b"] ** 3 * x["x"],
+    law = Law(
+        name="valley", inputs=("x",), params=("a", "b"), bounds=((-1.0, 1.0), (-1.0, 1.0)),
+        fn=lambda p, x: fn(p["a"], p["b"], x["x"]),
     )  # fmt: skip
     x = {"x": np.array([1.0, 2.0, 0.0, 3.0])}
     y = (0.2 + 0.3 * x["x"])[:, None]
-    target = {"x": np.array([3.0])}
+    lp = DesignLoop(law, x, y, np.ones(4), np.arange(3), np.array([3]), 3.0, method=method)
+    lp.observe(rows)
+    return lp, lp.final_fit(64, polish=16, screen_iter=10)
 
-    def loop(method, rows):
-        lp = DesignLoop(cubic, x, y, np.ones(4), np.arange(3), np.array([3]), 3.0, method=method)
-        lp.observe(rows)
-        return lp, lp.final_fit(64, polish=16, screen_iter=10)
 
-    hedge, best = loop("hedge", [0])
-    mspe, best_m = loop("mspe", [0])
+_AT3 = {"x": np.array([3.0])}
+
+
+def test_hedge_predicts_with_the_median_over_optima_the_data_cannot_tell_apart():
+    """One run of y = a + b³·x leaves a valley of exact fits (a + b³ = 0.5): hedge predicts with
+    the median over the valley's optima, the other methods with the best one. With the law
+    identified (three runs), every optimum is the same and both predict the truth."""
+
+    def cubic(a, b, x):
+        return a + b**3 * x
+
+    hedge, best = _valley_loop(cubic, "hedge", [0])
+    mspe, best_m = _valley_loop(cubic, "mspe", [0])
     np.testing.assert_allclose(best, best_m)
     assert hedge.affine() is None
     valley = hedge._final[1]
     np.testing.assert_allclose(valley[:, 0] + valley[:, 1] ** 3, 0.5, atol=1e-6)  # exact fits
     at3 = valley[:, 0] + 3 * valley[:, 1] ** 3
     assert np.ptp(at3) > 0.5  # the valley's predictions at x = 3 differ widely
-    np.testing.assert_allclose(hedge.final_predict(target)[0, 0], np.median(at3), rtol=1e-9)
-    np.testing.assert_allclose(
-        mspe.final_predict(target)[0, 0], best[0] + 3 * best[1] ** 3, rtol=1e-9
-    )
+    np.testing.assert_allclose(hedge.final_predict(_AT3)[0, 0], np.median(at3), rtol=1e-9)
+    np.testing.assert_allclose(mspe.final_predict(_AT3)[0, 0], best[0] + 3 * best[1] ** 3)
     for method in ("hedge", "mspe"):
-        lp, _ = loop(method, [0, 1, 2])
-        np.testing.assert_allclose(lp.final_predict(target)[0, 0], 1.1, rtol=1e-6)
+        lp, _ = _valley_loop(cubic, method, [0, 1, 2])
+        np.testing.assert_allclose(lp.final_predict(_AT3)[0, 0], 1.1, rtol=1e-6)
 
 
 def test_hedge_predicts_an_affine_law_with_the_valley_point_nearest_the_prior_mean():
@@ -233,33 +240,19 @@ def test_hedge_predicts_an_affine_law_with_the_valley_point_nearest_the_prior_me
     minimum-norm point (0.25, 0.25): 1.0 at x = 3, whatever optimum the fit reached. Three
     runs identify the line and the prior's pull is negligible: the truth, 1.1. mspe keeps the
     best optimum."""
-    import numpy as np
 
-    from scalinglaws._law import Law
-    from scalinglaws.design._propose import DesignLoop
+    def line(a, b, x):
+        return a + b * x
 
-    line = Law(
-        name="line", inputs=("x",), params=("a", "b"), bounds=((-1.0, 1.0), (-1.0, 1.0)),
-        fn=lambda p, x: p["a"] + p["b"] * x["x"],
-    )  # fmt: skip
-    x = {"x": np.array([1.0, 2.0, 0.0, 3.0])}
-    y = (0.2 + 0.3 * x["x"])[:, None]
-    target = {"x": np.array([3.0])}
-
-    def loop(method, rows):
-        lp = DesignLoop(line, x, y, np.ones(4), np.arange(3), np.array([3]), 3.0, method=method)
-        lp.observe(rows)
-        return lp, lp.final_fit(64, polish=16, screen_iter=10)
-
-    hedge, _ = loop("hedge", [0])
+    hedge, _ = _valley_loop(line, "hedge", [0])
     f0, jac = hedge.affine()
     np.testing.assert_allclose(f0[:, 0], 0.0, atol=1e-12)
-    np.testing.assert_allclose(jac[:, 0], np.column_stack([np.ones(4), x["x"]]), rtol=1e-12)
-    np.testing.assert_allclose(hedge.final_predict(target)[0, 0], 1.0, rtol=1e-6)
-    mspe, best = loop("mspe", [0])
-    np.testing.assert_allclose(mspe.final_predict(target)[0, 0], best[0] + 3 * best[1])
-    lp, _ = loop("hedge", [0, 1, 2])
-    np.testing.assert_allclose(lp.final_predict(target)[0, 0], 1.1, rtol=1e-6)
+    np.testing.assert_allclose(jac[:, 0], np.column_stack([np.ones(4), hedge.x["x"]]), rtol=1e-12)
+    np.testing.assert_allclose(hedge.final_predict(_AT3)[0, 0], 1.0, rtol=1e-6)
+    mspe, best = _valley_loop(line, "mspe", [0])
+    np.testing.assert_allclose(mspe.final_predict(_AT3)[0, 0], best[0] + 3 * best[1])
+    lp, _ = _valley_loop(line, "hedge", [0, 1, 2])
+    np.testing.assert_allclose(lp.final_predict(_AT3)[0, 0], 1.1, rtol=1e-6)
 
 
 def test_the_replay_starts_with_the_whole_cold_start_design():
