@@ -14,6 +14,8 @@ runs per group at the 20% checkpoint. The replay (`run_trajectory`'s picks, via 
   box's midpoint, sd a quarter of its width: ``prior_precision_z``) with noise variance 1e-4 or
   1e-2: a rule that needs no linearity.
 Inputs are floored at 1e-12 as the manifest's ``input_floor``. Session 26: scalebench_history.md.
+Since session 27 (add985e) ``bench`` for ``hedge`` is the MAP itself (``linear_map``), with the
+checkpoint fit's weights and mean squared error as its noise variance.
 """
 
 from __future__ import annotations
