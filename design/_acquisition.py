@@ -378,12 +378,14 @@ def affine_parts(
     out = [law_jacobians(law, t[None], x) for t in th]
     fa, ja = out[0][0][0], out[0][1][0]
     ok = np.isfinite(fa)
+    if not ok.any():
+        return None
     ca = fa - ja @ th[0]
     scale = max(float(np.abs(fa[ok]).max(initial=0.0)), float(np.abs(ja[ok]).max(initial=0.0)))
     tol = dict(rtol=1e-7, atol=1e-9 * max(scale, 1e-300) * (1 + np.abs(th).max()))
     for t, (fb, jb) in zip(th[1:], out[1:], strict=True):
         fb, jb = fb[0], jb[0]
-        if not ok.any() or np.any(ok != np.isfinite(fb)):  # e.g. exp(...) overflowing
+        if np.any(ok != np.isfinite(fb)):  # e.g. exp(...) overflowing at one point
             return None
         if not (
             np.allclose(ja[ok], jb[ok], **tol) and np.allclose(ca[ok], (fb - jb @ t)[ok], **tol)

@@ -273,8 +273,9 @@ class DesignLoop:
         """
         if self._final is None:
             return None
-        if self.method == "hedge" and self.affine() is not None:
-            f0, jac = self.affine()
+        affine = self.affine() if self.method == "hedge" else None
+        if affine is not None:
+            f0, jac = affine
             obs = np.asarray(self.observed)
             theta = linear_map(
                 f0[obs], jac[obs], self.y[obs], self.law, self._weights(obs),
