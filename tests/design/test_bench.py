@@ -256,6 +256,48 @@ def test_hedge_predicts_an_affine_law_with_the_valley_point_nearest_the_prior_me
     np.testing.assert_allclose(lp.final_predict(_AT3)[0, 0], 1.1, rtol=1e-6)
 
 
+def test_plausible_keeps_predictions_within_the_observed_range_widened_by_its_multiple():
+    from scalinglaws.design._propose import plausible
+
+    # output ranges: 1 (lo 1, hi 2); none observed; no range yet (two equal outcomes)
+    y = np.array([[1.0, np.nan, 5.0], [2.0, np.nan, 5.0]])
+    pred = np.array([
+        [[-0.99, 1e9, -1e9]],  # inside: 1 − 2·1 ≤ −0.99; the other two only need be finite
+        [[4.01, 0.0, 5.0]],  # above 2 + 2·1
+        [[1.5, np.inf, 5.0]],  # not finite
+        [[1.5, 0.0, np.nan]],  # not finite
+    ])  # fmt: skip
+    np.testing.assert_array_equal(plausible(pred, y, 2.0), [True, False, False, False])
+    np.testing.assert_array_equal(plausible(pred, y, ranges=2.1), [True, True, False, False])
+    np.testing.assert_array_equal(plausible(pred, y, ranges=1.9), [False, False, False, False])
+
+
+def test_hedge_sets_aside_optima_whose_target_predictions_are_implausible(monkeypatch):
+    """The checkpoint fit's two best optima predict 24 and 16 at x = 3, where the two runs
+    observed 0.5 and 0.8 (envelope [−2.5, 3.8]): hedge predicts with the near optima of the
+    best plausible one (the median of 1.0 and 1.2), mspe with the best. When no optimum is
+    plausible, hedge keeps the near optima of the best (the median of 24 and 16)."""
+    from scalinglaws.design import _propose
+
+    def cubic(a, b, x):
+        return a + b**3 * x
+
+    # (a, b³) and objective: predictions at x = 3 are 24, 16 | 1.0, 1.2 | 1.1; with n = 2 the
+    # near optima lie within f·1.5 of the best
+    optima = np.array([[0.0, 8.0], [1.0, 5.0], [0.1, 0.3], [0.3, 0.3], [0.2, 0.3]])
+    f = np.array([0.010, 0.011, 0.020, 0.029, 0.031, np.inf])
+    thetas = np.vstack([optima, optima[:1]])
+    thetas[:, 1] = np.cbrt(thetas[:, 1])
+    monkeypatch.setattr(_propose, "fit_multistart", lambda *a, **k: (thetas.copy(), f.copy()))
+    hedge, _ = _valley_loop(cubic, "hedge", [0, 1])
+    np.testing.assert_allclose(hedge.final_predict(_AT3)[0, 0], 1.1, rtol=1e-9)
+    mspe, _ = _valley_loop(cubic, "mspe", [0, 1])
+    np.testing.assert_allclose(mspe.final_predict(_AT3)[0, 0], 24.0, rtol=1e-9)
+    thetas[2:5] = thetas[0]  # no optimum plausible any more
+    hedge, _ = _valley_loop(cubic, "hedge", [0, 1])
+    np.testing.assert_allclose(hedge.final_predict(_AT3)[0, 0], 20.0, rtol=1e-9)
+
+
 def test_the_replay_starts_with_the_whole_cold_start_design():
     """Model-based methods begin with ⌈2.5p/k⌉ cheap runs (the paper's initial design), not one
     run: the replay asks the cold start for all of them at once."""
