@@ -16,7 +16,8 @@ only runs that fit the *current* checkpoint's remaining budget (no proposal is e
 starting from one run, the cheapest, where the paper's methods start from ⌈2.5p/k⌉ cheap runs.
 How it predicts at a checkpoint: its checkpoint fit weights each run by its nearness to the
 target region (:meth:`DesignLoop.final_fit`, ``localize``), and it predicts with the median
-over the optima the data cannot tell apart from the best, or, for a law affine in its
+over the optima the data cannot tell apart from the best of those whose target predictions are
+plausible (within 10 observed ranges of the observed outcomes), or, for a law affine in its
 parameters, with the MAP under the design's weak bounds prior (:meth:`DesignLoop.final_predict`);
 the other methods fit every run alike and use the best optimum alone, as the paper.
 """
