@@ -61,7 +61,7 @@ def bagged(loop, xt: dict, rng: np.random.Generator, b: int, localize: bool) -> 
     for i in range(b):
         w = np.maximum(rng.multinomial(n, np.full(n, 1.0 / n)).astype(float), 1e-3) * w0
         th, f = fit_multistart(
-            loop.law, xs, loop.y[obs], starts=8, warm=loop._final[1][:4], seed=i,
+            loop.law, xs, loop.y[obs], starts=8, warm=loop._final.near[:4], seed=i,
             weights=w / w.mean(),
         )  # fmt: skip
         if np.isfinite(f[0]):
@@ -81,7 +81,7 @@ def robust_fit(loop, how: tuple[str, bool], key: int) -> np.ndarray | None:
         data[o] = loop.y[obs, j]
     weights = loop._weights(obs) if how[1] else None
     try:
-        r = fit(loop.law, data, loss=how[0], starts=64, key=key, init=loop._final[1][:16],
+        r = fit(loop.law, data, loss=how[0], starts=64, key=key, init=loop._final.near[:16],
                 weights=weights)  # fmt: skip
     except (ScalingLawsError, ValueError):
         return None
@@ -102,7 +102,7 @@ def holdout_error(loop, alt, alpha: float, frac: float, seed: int) -> float:
     hold, rest = obs[order[:h]], obs[order[h:]]
     th, f = fit_multistart(
         loop.law, {k: v[rest] for k, v in loop.x.items()}, loop.y[rest], starts=64,
-        warm=alt._final[1][:16], seed=seed,
+        warm=alt._final.near[:16], seed=seed,
         weights=target_weights(d[order[h:]], alpha) if alpha > 0 else None,
     )  # fmt: skip
     if not np.isfinite(f[0]):

@@ -93,7 +93,7 @@ def main(task_name: str, laws: str, seeds: int) -> None:
                     preds["bench"].append(loop.final_predict(xt).ravel())
                     obs = np.asarray(loop.observed)
                     w = loop._weights(obs)
-                    th = fit(loop._final[1][:8], {k: v[obs] for k, v in g.x.items()}, g.y[obs],
+                    th = fit(loop._final.near[:8], {k: v[obs] for k, v in g.x.items()}, g.y[obs],
                              np.ones(len(obs)) if w is None else w)  # fmt: skip
                     xtj = {k: jnp.asarray(v) for k, v in xt.items()}
                     preds["map"].append(np.asarray(law.apply(jnp.asarray(th), xtj)).ravel())

@@ -57,7 +57,7 @@ def replay(task_name: str, law_name: str, seed: int, ranges: tuple[float, ...]) 
         if self.affine() is not None:
             calls.append((out, None, None, y))
         else:
-            calls.append((out, self._predict(self._final[2], x), self._final[3], y))
+            calls.append((out, self._predict(self._final.optima, x), self._final.f, y))
         return out
 
     DesignLoop.final_fit, DesignLoop.final_predict = final_fit, final_predict

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -62,6 +62,16 @@ def near_optima(f: np.ndarray, y: np.ndarray) -> np.ndarray:
     interpolate."""
     n = int(np.isfinite(y).sum())
     return f <= f[0] * (1.0 + 1.0 / n) + 1e-8 * float(np.nanvar(y))
+
+
+class CheckpointFit(NamedTuple):
+    """The last :meth:`DesignLoop.final_fit`: the observed runs it fitted, its near optima
+    (best first, :func:`near_optima`), every finite optimum and their objectives."""
+
+    runs: frozenset[int]
+    near: np.ndarray
+    optima: np.ndarray
+    f: np.ndarray
 
 
 def plausible(pred: np.ndarray, y: np.ndarray, ranges: float = PLAUSIBLE_RANGES) -> np.ndarray:
@@ -148,8 +158,7 @@ class DesignLoop:
         self.warm: list[np.ndarray] = []
         self.n_refits = 0
         self._jac = self._pred = None
-        # the checkpoint fit: runs, near optima, every finite optimum and its objective
-        self._final: tuple[frozenset[int], np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._final: CheckpointFit | None = None
         self._affine: tuple[np.ndarray, np.ndarray] | None | bool = False  # False: not checked
         self.n_init = (
             max(1, math.ceil(2.5 * law.n_params / self.y.shape[1]))
@@ -251,8 +260,8 @@ class DesignLoop:
         if not self.observed:
             return None
         key = frozenset(self.observed)
-        if self._final is not None and self._final[0] == key:  # same runs: same fit
-            return self._final[1][0]
+        if self._final is not None and self._final.runs == key:  # same runs: same fit
+            return self._final.near[0]
         obs = np.asarray(self.observed)
         warm = list(self.warm)
         if self.post is not None:
@@ -267,7 +276,7 @@ class DesignLoop:
             return None
         self._remember(thetas[0])
         fin = np.isfinite(f)
-        self._final = (key, thetas[near_optima(f, y)], thetas[fin], f[fin])
+        self._final = CheckpointFit(key, thetas[near_optima(f, y)], thetas[fin], f[fin])
         return thetas[0]
 
     def final_predict(self, x: dict[str, np.ndarray]) -> np.ndarray | None:
@@ -311,12 +320,12 @@ class DesignLoop:
             obs = np.asarray(self.observed)
             theta = linear_map(
                 f0[obs], jac[obs], self.y[obs], self.law, self._weights(obs),
-                theta_ref=self._final[1][0],
+                theta_ref=self._final.near[0],
             )  # fmt: skip
             return law_jacobians(self.law, theta[None], x)[0][0]
         if self.method != "hedge":
-            return self._predict(self._final[1][:1], x)[0]
-        thetas, f = self._final[2], self._final[3]
+            return self._predict(self._final.near[:1], x)[0]
+        thetas, f = self._final.optima, self._final.f
         pred = self._predict(thetas, x)
         y = self.y[np.asarray(self.observed)]
         keep = plausible(pred, y)

@@ -222,7 +222,7 @@ def test_hedge_predicts_with_the_median_over_optima_the_data_cannot_tell_apart()
     mspe, best_m = _valley_loop(cubic, "mspe", [0])
     np.testing.assert_allclose(best, best_m)
     assert hedge.affine() is None
-    valley = hedge._final[1]
+    valley = hedge._final.near
     np.testing.assert_allclose(valley[:, 0] + valley[:, 1] ** 3, 0.5, atol=1e-6)  # exact fits
     at3 = valley[:, 0] + 3 * valley[:, 1] ** 3
     assert np.ptp(at3) > 0.5  # the valley's predictions at x = 3 differ widely
