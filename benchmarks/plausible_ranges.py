@@ -25,18 +25,7 @@ from scalinglaws._law import get_law
 from scalinglaws.datasets import load
 from scalinglaws.design import _bench
 from scalinglaws.design._bench import SHORT
-from scalinglaws.design._propose import DesignLoop, near_optima, plausible
-
-
-def _median(pred: np.ndarray, f: np.ndarray, y: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """``final_predict``'s rule with the mask ``keep``: the median over the near optima of the
-    best one kept, every finite optimum if none is, the best if none is finite."""
-    if not keep.any():
-        keep = np.all(np.isfinite(pred.reshape(len(pred), -1)), axis=1)
-    if not keep.any():
-        return pred[0]
-    use = np.flatnonzero(keep)
-    return np.median(pred[use[near_optima(f[use], y)]], axis=0)
+from scalinglaws.design._propose import DesignLoop, kept_median, plausible
 
 
 def replay(task_name: str, law_name: str, seed: int, ranges: tuple[float, ...]) -> dict:
@@ -87,7 +76,7 @@ def replay(task_name: str, law_name: str, seed: int, ranges: tuple[float, ...]) 
                         if k == "off"
                         else plausible(pred, y, float(k[1:]))
                     )
-                    p = _median(pred, f, y, keep)
+                    p = kept_median(pred, f, y, keep)
                 if np.all(np.isfinite(p)):
                     preds[k].append(p.ravel())
                     trues[k].append(g.y_test.ravel())

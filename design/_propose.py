@@ -44,7 +44,7 @@ from ._acquisition import (
 from ._budget import DesignError, parse_budget
 from ._costs import CostModel, cost_model
 
-__all__ = ["COLD_STARTS", "DesignLoop", "near_optima", "plausible", "propose"]
+__all__ = ["COLD_STARTS", "DesignLoop", "kept_median", "near_optima", "plausible", "propose"]
 
 COLD_STARTS = ("cheapest", "spread")
 # ``hedge``'s checkpoint fits weight each observed run by (d_min / d)^HEDGE_LOCALIZE, d its
@@ -87,6 +87,19 @@ def plausible(pred: np.ndarray, y: np.ndarray, ranges: float = PLAUSIBLE_RANGES)
     r = np.where(screened, ranges * (hi - lo), 0.0)
     inside = np.isfinite(pred) & (pred >= lo - r) & (pred <= hi + r)
     return np.all(inside.reshape(len(pred), -1), axis=1)
+
+
+def kept_median(pred: np.ndarray, f: np.ndarray, y: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """``hedge``'s checkpoint prediction from the predictions ``pred`` (n, T, k) of optima with
+    objectives ``f`` (best first) fitted to ``y``: the median over the near optima of the best
+    optimum in the mask ``keep``; with none kept, of the best finite one; with none finite, the
+    best optimum's predictions."""
+    if not keep.any():  # none kept: the screen is off, every finite optimum counts
+        keep = np.all(np.isfinite(pred.reshape(len(pred), -1)), axis=1)
+    if not keep.any():
+        return pred[0]
+    use = np.flatnonzero(keep)
+    return np.median(pred[use[near_optima(f[use], y)]], axis=0)
 
 
 class DesignLoop:
@@ -325,17 +338,9 @@ class DesignLoop:
             return law_jacobians(self.law, theta[None], x)[0][0]
         if self.method != "hedge":
             return self._predict(self._final.near[:1], x)[0]
-        thetas, f = self._final.optima, self._final.f
-        pred = self._predict(thetas, x)
+        pred = self._predict(self._final.optima, x)
         y = self.y[np.asarray(self.observed)]
-        keep = plausible(pred, y)
-        if not keep.any():  # none is: the rule is off, every finite optimum counts
-            keep = np.all(np.isfinite(pred.reshape(len(pred), -1)), axis=1)
-        if not keep.any():
-            return pred[0]
-        use = np.flatnonzero(keep)
-        use = use[near_optima(f[use], y)]  # the near optima of the best one kept
-        return np.median(pred[use], axis=0)
+        return kept_median(pred, self._final.f, y, plausible(pred, y))
 
     def _predict(self, thetas: np.ndarray, x: dict[str, np.ndarray]) -> np.ndarray:
         """Predictions (n, T, k) of the parameters ``thetas`` (n, p) at inputs ``x``, in
