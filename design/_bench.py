@@ -45,7 +45,7 @@ from scalinglaws.datasets import load, task_cost
 
 from ._acquisition import METHODS, MODEL_METHODS
 from ._budget import DesignError
-from ._propose import DesignLoop
+from ._propose import CHECKPOINT_STARTS, DesignLoop, checkpoint_schedule
 
 __all__ = ["BENCH_METHODS", "PAPER_TABLE2", "bench", "run_law", "summarize", "worker_pool"]
 
@@ -130,7 +130,7 @@ def run_trajectory(
     growth: float = 0.1,
     fit_starts: int = 16,
     cold_start: str = "cheapest",
-    final_starts: int = 256,
+    final_starts: int = CHECKPOINT_STARTS,
     final_polish: int | Sequence[int] | None = None,
     final_screen: int | Sequence[int] | None = None,
     localize: float | None = None,
@@ -138,14 +138,13 @@ def run_trajectory(
     """One (law, method, seed) replay of the protocol; one row per checkpoint.
 
     The checkpoint fits screen ``final_starts`` starts for ``final_screen`` iterations and polish
-    the best ``final_polish`` (see :func:`fit_multistart`); by default the best 64 after 30
-    iterations, and for laws of more than 16 parameters (domain mixture, lr & bsz), whose
-    Levenberg–Marquardt steps cost most, the best 64 after 30 and the best 16 after 30 more:
-    the same R² on domain sl_1 and sl_7 (random and all-data, 2 seeds) in less time.
+    the best ``final_polish`` (see :func:`fit_multistart`); by default
+    :func:`~scalinglaws.design._propose.checkpoint_schedule`.
 
     dopt, vopt and mspe start with the paper's initial design, the ⌈2.5p/k⌉ cheapest runs within
-    2% of the pool cost, asked for at once. ``hedge`` starts from one run, the cheapest, and
-    chooses every later run with its score (on moe at 1%, 5 seeds: one run 0.37, the ten
+    2% of the pool cost, asked for at once. ``hedge`` starts from one run, the cheapest
+    (:data:`~scalinglaws.design._propose.HEDGE_INIT_RUNS`), and chooses every later run with
+    its score (on moe at 1%, 5 seeds: one run 0.37, the ten
     cheapest 0.37, a ten-run cost-aware maximin design −0.09).
 
     The methods of :data:`SEED_FREE` pick the same runs for every seed, so their checkpoint
@@ -205,11 +204,6 @@ def run_trajectory(
     return rows
 
 
-def checkpoint_schedule(law: Any) -> tuple[Any, Any]:
-    """``(polish, screen_iter)`` of the checkpoint fits (see :func:`run_trajectory`)."""
-    return ((64, 16), (30, 30)) if law.n_params > 16 else (64, 30)
-
-
 def design_loops(law: Any, groups: list[_Group], method: str, seed: int, **kw: Any) -> list:
     """One :class:`DesignLoop` per group, as the replay sets them up (``kw``: gamma,
     fit_starts, cold_start, localize)."""
@@ -225,7 +219,6 @@ def design_loops(law: Any, groups: list[_Group], method: str, seed: int, **kw: A
             method=method if method != "all-data" else "cheapest",
             seed=seed * 100_003 + gi,
             init_budget=0.02 * g.total,
-            init_runs=1 if method == "hedge" else None,
             **kw,
         )
         for gi, g in enumerate(groups)

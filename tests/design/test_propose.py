@@ -58,6 +58,46 @@ def test_cold_start_is_the_cheapest_runs_by_default(method):
     np.testing.assert_allclose(np.sort(out["cost"]), np.sort(cost)[: len(out)])
 
 
+def test_hedge_proposes_as_its_benchmark_replay_decides():
+    """``hedge`` starts from the single cheapest run, and with runs observed scores candidates
+    from a design fit warm-started at its target-localised checkpoint fit (``sl bench``'s
+    hedge), so ``--method hedge`` is not ``mspe`` under another name."""
+    from scalinglaws.design import _propose
+
+    pool = _pool()
+    cost = (6 * pool.N * pool.D).to_numpy()
+    cold = propose(pool, "chinchilla", cost="6*N*D", budget="10%", method="hedge")
+    assert len(cold) == 1 and cold["cost"].iloc[0] == cost.min()
+
+    runs = _runs(pool, np.argsort(cost)[:12:2])
+    seen = {}
+    fit, refit = _propose.DesignLoop.final_fit, _propose.DesignLoop.refit
+
+    def spy_fit(self, *a, **k):
+        seen.setdefault("fit", []).append((a, k, self.localize))
+        out = fit(self, *a, **k)
+        seen["best"] = out
+        return out
+
+    def spy_refit(self):
+        seen.setdefault("warm", []).append([w.copy() for w in self.warm])
+        return refit(self)
+
+    kw = dict(cost="6*N*D", budget="5%", runs=runs, target="top:5", batch=3, seed=2)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_propose.DesignLoop, "final_fit", spy_fit)
+        mp.setattr(_propose.DesignLoop, "refit", spy_refit)
+        propose(pool, "chinchilla", method="mspe", **kw)
+        assert "fit" not in seen  # the paper's methods go straight to the design fit
+        out = propose(pool, "chinchilla", method="hedge", **kw)
+    ((args, kwargs, alpha),) = seen["fit"]
+    assert args == (_propose.CHECKPOINT_STARTS,) and kwargs["seed"] == 2 and alpha == 1.0
+    # the design fit that scored the candidates started from the localised optimum
+    np.testing.assert_array_equal(seen["warm"][-1][0], seen["best"])
+    assert len(out) == 3
+    assert out["cumulative_spend"].iloc[-1] <= 0.05 * cost.sum() * (1 + 1e-12)
+
+
 def test_spread_cold_start_is_small_cheap_and_space_filling():
     pool = _pool()
     cost = (6 * pool.N * pool.D).to_numpy()
