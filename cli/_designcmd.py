@@ -39,12 +39,18 @@ from ._common import CliError, fmt, table
     help="With no --runs: the cheapest runs, or a space-filling design (spread).",
 )  # fmt: skip
 @click.option("-o", "--output", type=click.Path(), help="Write the proposals as CSV.")
+@click.option(
+    "--predictions", type=click.Path(),
+    help="Also write the method's estimate of the law's outputs at the target (needs --runs).",
+)  # fmt: skip
 def propose(
-    pool, runs, in_flight, law, target, cost, budget, batch, method, gamma, seed, cold_start, output
-):
+    pool, runs, in_flight, law, target, cost, budget, batch, method, gamma, seed, cold_start,
+    output, predictions,
+):  # fmt: skip
     """Propose the next runs to launch: the best value for the target region per unit cost,
     until the budget (observed and in-flight runs count as spent) or --batch is reached."""
     from scalinglaws import get_law
+    from scalinglaws.design._propose import predict_target
     from scalinglaws.design._propose import propose as _propose
 
     law_obj = get_law(law)
@@ -54,6 +60,8 @@ def propose(
     tgt = read_table(target) if target and os.path.exists(target) else target
     if isinstance(tgt, str) and not tgt.lower().startswith("top:") and not tgt.isdigit():
         raise CliError(f"--target {target}: no such file; give a CSV of configurations or top:K")
+    if predictions and runs_df is None:
+        raise CliError("--predictions needs --runs: the estimate at the target is fitted to them")
     t0 = time.perf_counter()
     out = _propose(
         pool_df, law_obj, cost=cost, budget=budget, runs=runs_df, in_flight=fly_df, target=tgt,
@@ -81,6 +89,16 @@ def propose(
     if output:
         out.drop(columns=["cumulative_spend"]).to_csv(output, index=False)
         click.echo(f"wrote {output}")
+    if predictions:
+        pred = predict_target(
+            pool_df, law_obj, cost=cost, runs=runs_df, target=tgt, method=method, seed=seed
+        )
+        pred.to_csv(predictions, index=False)
+        outs = ", ".join(law_obj.outputs)
+        click.echo(
+            f"wrote {predictions}: {method}'s estimate of {outs} at {len(pred)} target "
+            f"configuration(s), from {pred.attrs['n_runs']} run(s)"
+        )
 
 
 @click.command("bench")

@@ -1,6 +1,7 @@
 """scalinglaws.design: costs, acquisitions, budgets, proposals, the ledger, executors, workloads.
 
-- proposing runs: :func:`propose`, :class:`DesignLoop`, :data:`METHODS`, :func:`select_batch`
+- proposing runs: :func:`propose`, :func:`predict_target`, :class:`DesignLoop`, :data:`METHODS`,
+  :func:`select_batch`
 - costs and budgets: :class:`CostModel`, :func:`cost_model`, :func:`fit_cost_model`,
   :class:`Budget`, :func:`parse_budget`
 - benchmark: :func:`bench`, :func:`summarize`
@@ -31,7 +32,7 @@ from ._executors import (
 )
 from ._ledger import STATES, Ledger, LedgerError, Trial
 from ._loop import Study, StudyResult, config_key, run_study
-from ._propose import METHODS, DesignLoop, propose
+from ._propose import METHODS, DesignLoop, predict_target, propose
 from ._workload_infer import Problem, load_problems, make_problems, run_inference, solve_probability
 from ._workload_lm import lm_shape, load_corpus, train_lm
 
@@ -70,6 +71,7 @@ __all__ = [
     "mspe_inter_gain",
     "parse_budget",
     "parse_result",
+    "predict_target",
     "propose",
     "run_inference",
     "run_study",

@@ -51,6 +51,7 @@ __all__ = [
     "kept_median",
     "near_optima",
     "plausible",
+    "predict_target",
     "propose",
 ]
 
@@ -487,6 +488,111 @@ def _costs_of(cm: CostModel, df: pd.DataFrame, what: str) -> np.ndarray:
         raise
 
 
+class _Problem(NamedTuple):
+    loop: DesignLoop
+    pool: pd.DataFrame  # reindexed 0..m-1: the loop's first m rows
+    pool_cost: np.ndarray
+    spent: float  # cost of the observed and in-flight runs
+    target: pd.DataFrame  # the target configurations (the law's inputs): rows m..m+t-1
+
+
+def _problem(
+    pool: pd.DataFrame | None,
+    law: Law | str,
+    *,
+    cost: str | CostModel,
+    runs: pd.DataFrame | None,
+    in_flight: pd.DataFrame | None,
+    target: pd.DataFrame | str | int | None,
+    method: str,
+    gamma: float,
+    seed: int,
+    fit_starts: int,
+    cold_start: str,
+) -> _Problem:
+    """The design problem of :func:`propose` and :func:`predict_target` as a
+    :class:`DesignLoop`: rows are the pool, then the target, then the observed and in-flight
+    runs (observed and launched in the loop); a pool configuration already run or in flight
+    is not a candidate."""
+    law = get_law(law)
+    if pool is None or len(pool) == 0:
+        raise DesignError("the candidate pool is empty; give a pool table with at least one row")
+    _need(pool, law.inputs, "the pool")
+    pool = pool.reset_index(drop=True)
+    cm = cost_model(cost, pool.columns)
+    pool_cost = cm(pool, what="pool")
+    total = float(pool_cost.sum())
+    k = len(law.outputs)
+    frames_x, frames_y, frames_c = [], [], []
+    spent = 0.0
+    obs_keys: set[tuple[float, ...]] = set()
+    n_obs = n_fly = 0
+    if runs is not None and len(runs):
+        _need(runs, [*law.inputs, *law.outputs], "the runs table")
+        yr = runs[list(law.outputs)].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
+        good = np.all(np.isfinite(yr), axis=1)
+        runs = runs[good].reset_index(drop=True)
+        c = _costs_of(cm, runs, "runs table")
+        spent += float(c.sum())
+        obs_keys |= set(_key(runs, law.inputs))
+        frames_x.append(runs[list(law.inputs)])
+        frames_y.append(yr[good])
+        frames_c.append(c)
+        n_obs = len(runs)
+    if in_flight is not None and len(in_flight):
+        _need(in_flight, law.inputs, "the in-flight table")
+        c = _costs_of(cm, in_flight, "in-flight table")
+        spent += float(c.sum())
+        obs_keys |= set(_key(in_flight, law.inputs))
+        frames_x.append(in_flight[list(law.inputs)])
+        frames_y.append(np.full((len(in_flight), k), np.nan))
+        frames_c.append(c)
+        n_fly = len(in_flight)
+    free = np.array([key not in obs_keys for key in _key(pool, law.inputs)])
+    # target rows
+    if isinstance(target, pd.DataFrame):
+        _need(target, law.inputs, "the target table")
+        if len(target) == 0:
+            raise DesignError("the target table is empty; give at least one configuration")
+        tx = target[list(law.inputs)]
+    else:
+        kt = max(1, math.ceil(0.05 * len(pool)))
+        if target is not None:
+            text = str(target).strip().lower()
+            try:
+                kt = int(text.split(":", 1)[1]) if text.startswith("top:") else int(text)
+            except ValueError:
+                raise DesignError(
+                    f"target {target!r} is neither a table nor 'top:k'; write e.g. top:10"
+                ) from None
+            if kt < 1:
+                raise DesignError(f"target {target!r} asks for {kt} configurations; use k >= 1")
+        tx = pool.iloc[np.argsort(-pool_cost, kind="stable")[:kt]][list(law.inputs)]
+    m, t = len(pool), len(tx)
+    x_all = pd.concat([pool[list(law.inputs)], tx, *frames_x], ignore_index=True)
+    y_all = (
+        np.vstack([np.full((m + t, k), np.nan), *frames_y])
+        if frames_y
+        else np.full((m + t, k), np.nan)
+    )
+    c_all = np.concatenate([pool_cost, np.ones(t), *frames_c])
+    loop = DesignLoop(
+        law, {c: x_all[c].to_numpy(np.float64) for c in law.inputs}, y_all, c_all,
+        np.flatnonzero(free), np.arange(m, m + t), total, method=method, gamma=gamma,
+        seed=seed, cold_start=cold_start, fit_starts=fit_starts,
+    )  # fmt: skip
+    loop.observe(range(m + t, m + t + n_obs))
+    loop.launch(range(m + t + n_obs, m + t + n_obs + n_fly))
+    return _Problem(loop, pool, pool_cost, spent, tx.reset_index(drop=True))
+
+
+def _checkpoint_fit(loop: DesignLoop, seed: int) -> np.ndarray | None:
+    """The loop's checkpoint fit as ``sl bench`` runs it (:data:`CHECKPOINT_STARTS` starts,
+    :func:`checkpoint_schedule`)."""
+    polish, screen = checkpoint_schedule(loop.law)
+    return loop.final_fit(CHECKPOINT_STARTS, seed=seed, polish=polish, screen_iter=screen)
+
+
 def propose(
     pool: pd.DataFrame,
     law: Law | str,
@@ -530,91 +636,30 @@ def propose(
         The proposals in pick order: the pool's columns plus ``cost``, ``score`` and
         ``cumulative_spend`` (observed + in flight + proposals so far).
     """
-    law = get_law(law)
-    if pool is None or len(pool) == 0:
-        raise DesignError("the candidate pool is empty; give a pool table with at least one row")
-    _need(pool, law.inputs, "the pool")
-    pool = pool.reset_index(drop=True)
-    cm = cost_model(cost, pool.columns)
-    pool_cost = cm(pool, what="pool")
+    pb = _problem(
+        pool, law, cost=cost, runs=runs, in_flight=in_flight, target=target, method=method,
+        gamma=gamma, seed=seed, fit_starts=fit_starts, cold_start=cold_start,
+    )  # fmt: skip
+    loop, pool, pool_cost = pb.loop, pb.pool, pb.pool_cost
     total = float(pool_cost.sum())
     limit = parse_budget(budget, total)
-    k = len(law.outputs)
-    frames_x, frames_y, frames_c = [], [], []
-    spent = 0.0
-    obs_keys: set[tuple[float, ...]] = set()
-    n_obs = n_fly = 0
-    if runs is not None and len(runs):
-        _need(runs, [*law.inputs, *law.outputs], "the runs table")
-        yr = runs[list(law.outputs)].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
-        good = np.all(np.isfinite(yr), axis=1)
-        runs = runs[good].reset_index(drop=True)
-        c = _costs_of(cm, runs, "runs table")
-        spent += float(c.sum())
-        obs_keys |= set(_key(runs, law.inputs))
-        frames_x.append(runs[list(law.inputs)])
-        frames_y.append(yr[good])
-        frames_c.append(c)
-        n_obs = len(runs)
-    if in_flight is not None and len(in_flight):
-        _need(in_flight, law.inputs, "the in-flight table")
-        c = _costs_of(cm, in_flight, "in-flight table")
-        spent += float(c.sum())
-        obs_keys |= set(_key(in_flight, law.inputs))
-        frames_x.append(in_flight[list(law.inputs)])
-        frames_y.append(np.full((len(in_flight), k), np.nan))
-        frames_c.append(c)
-        n_fly = len(in_flight)
+    spent = pb.spent
     if spent >= limit * (1 - 1e-12):
         raise DesignError(
             f"budget {budget} ({limit:.6g}) is already spent: observed and in-flight runs cost "
             f"{spent:.6g}; raise --budget or drop runs"
         )
-    free = np.array([key not in obs_keys for key in _key(pool, law.inputs)])
-    if not free.any():
+    if not len(loop.candidates):
         raise DesignError(
             "the candidate pool is empty: every pool configuration is already observed or in "
             "flight; add configurations to the pool"
         )
-    # target rows
-    if isinstance(target, pd.DataFrame):
-        _need(target, law.inputs, "the target table")
-        if len(target) == 0:
-            raise DesignError("the target table is empty; give at least one configuration")
-        tx = target[list(law.inputs)]
-    else:
-        kt = max(1, math.ceil(0.05 * len(pool)))
-        if target is not None:
-            text = str(target).strip().lower()
-            try:
-                kt = int(text.split(":", 1)[1]) if text.startswith("top:") else int(text)
-            except ValueError:
-                raise DesignError(
-                    f"target {target!r} is neither a table nor 'top:k'; write e.g. top:10"
-                ) from None
-            if kt < 1:
-                raise DesignError(f"target {target!r} asks for {kt} configurations; use k >= 1")
-        tx = pool.iloc[np.argsort(-pool_cost, kind="stable")[:kt]][list(law.inputs)]
-    m, t = len(pool), len(tx)
-    x_all = pd.concat([pool[list(law.inputs)], tx, *frames_x], ignore_index=True)
-    y_all = (
-        np.vstack([np.full((m + t, k), np.nan), *frames_y])
-        if frames_y
-        else np.full((m + t, k), np.nan)
-    )
-    c_all = np.concatenate([pool_cost, np.ones(t), *frames_c])
-    loop = DesignLoop(
-        law, {c: x_all[c].to_numpy(np.float64) for c in law.inputs}, y_all, c_all,
-        np.flatnonzero(free), np.arange(m, m + t), total, method=method, gamma=gamma,
-        seed=seed, init_budget=0.2 * limit, cold_start=cold_start, fit_starts=fit_starts,
-    )  # fmt: skip
-    loop.observe(range(m + t, m + t + n_obs))
-    loop.launch(range(m + t + n_obs, m + t + n_obs + n_fly))
-    if method == "hedge" and n_obs:
+    loop.init_budget = 0.2 * limit
+    if method == "hedge" and loop.observed:
         # as at a checkpoint of its replay: the target-localised wide fit, whose best optimum
         # joins the warm starts of the design fit that scores the candidates
-        polish, screen = checkpoint_schedule(loop.law)
-        loop.final_fit(CHECKPOINT_STARTS, seed=seed, polish=polish, screen_iter=screen)
+        _checkpoint_fit(loop, seed)
+    m = len(pool)
     q = int(batch) if batch is not None else m
     if batch is not None and batch < 1:
         raise DesignError(f"--batch must be >= 1, got {batch}")
@@ -625,4 +670,49 @@ def propose(
     out["score"] = [s for _, s in picks]
     out["cumulative_spend"] = spent + np.cumsum(pool_cost[rows]) if rows else []
     out.attrs.update(budget=limit, spent_before=spent, total_cost=total, method=method)
+    return out
+
+
+def predict_target(
+    pool: pd.DataFrame,
+    law: Law | str,
+    *,
+    cost: str | CostModel,
+    runs: pd.DataFrame,
+    target: pd.DataFrame | str | int | None = None,
+    method: str = "hedge",
+    seed: int = 0,
+) -> pd.DataFrame:
+    """The design's estimate of the law's outputs at the target configurations, from ``runs``.
+
+    The checkpoint estimator ``sl bench`` scores on the target region (R² at each budget
+    checkpoint): for ``hedge`` the median over the optima of a target-localised fit that the
+    runs cannot tell apart, after setting aside optima whose target predictions are implausible
+    (:meth:`DesignLoop.final_predict`); for the paper's methods the best optimum of an
+    unweighted fit. Arguments as :func:`propose` (the pool sets the cost scale and the
+    distances to the target region that localise ``hedge``'s fit).
+
+    Returns:
+        The target configurations (the law's inputs), one column per output of the law.
+    """
+    if runs is None or not len(runs):
+        raise DesignError(
+            "target predictions need observed runs; give a runs table with the law's outputs"
+        )
+    pb = _problem(
+        pool, law, cost=cost, runs=runs, in_flight=None, target=target, method=method,
+        gamma=0.4, seed=seed, fit_starts=32, cold_start="cheapest",
+    )  # fmt: skip
+    loop = pb.loop
+    if not loop.observed or _checkpoint_fit(loop, seed) is None:
+        raise DesignError(
+            "the law cannot be fitted to the runs (no run with finite outputs, or no finite "
+            "fit); check the runs table's output columns"
+        )
+    m, t = len(pb.pool), len(pb.target)
+    pred = loop.final_predict({k: v[m : m + t] for k, v in loop.x.items()})
+    out = pb.target.copy()
+    for j, name in enumerate(loop.law.outputs):
+        out[name] = pred[:, j]
+    out.attrs.update(method=method, n_runs=len(loop.observed))
     return out

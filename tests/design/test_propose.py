@@ -168,3 +168,34 @@ def test_cli_round_trip(tmp_path):
     res = CliRunner().invoke(cli, [("0.01%" if a == "10%" else a) for a in args])
     assert res.exit_code == 2
     assert res.output.startswith("error:") and "already spent" in res.output
+    # the estimate at the target, beside the proposals; it needs runs
+    pred = str(tmp_path / "pred.csv")
+    res = CliRunner().invoke(cli, [*args, "--predictions", pred])
+    assert res.exit_code == 0, res.output
+    assert "mspe's estimate of loss at 4 target configuration(s), from 10 run(s)" in res.output
+    est = pd.read_csv(pred)
+    assert list(est.columns) == ["N", "D", "loss"] and len(est) == 4
+    res = CliRunner().invoke(cli, args[:3] + args[5:] + ["--predictions", pred])
+    assert res.exit_code == 2 and res.output.startswith("error: --predictions needs --runs")
+
+
+@pytest.mark.parametrize("method", ["mspe", "hedge"])
+def test_target_predictions_recover_the_truth(method):
+    """predict_target from the cheapest runs of a known Chinchilla law: within 1% of the true
+    loss at the most costly configurations (72-300x the compute of the costliest run, and
+    below every observed loss)."""
+    from scalinglaws.design import predict_target
+
+    pool = _pool()
+    cost = (6 * pool.N * pool.D).to_numpy()
+    runs = _runs(pool, np.argsort(cost)[:40])
+    target = pool.iloc[np.argsort(-cost)[:5]]
+    est = predict_target(pool, "chinchilla", cost="6*N*D", runs=runs, target=target,
+                         method=method, seed=0)  # fmt: skip
+    assert list(est.columns) == ["N", "D", "loss"]
+    np.testing.assert_array_equal(est[["N", "D"]].to_numpy(), target[["N", "D"]].to_numpy())
+    truth = LAW(TRUE, target)
+    np.testing.assert_allclose(est["loss"], truth, rtol=1e-2)
+    assert est.attrs == {"method": method, "n_runs": 40}
+    with pytest.raises(DesignError, match="need observed runs"):
+        predict_target(pool, "chinchilla", cost="6*N*D", runs=None)
