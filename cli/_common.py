@@ -37,8 +37,10 @@ class SLGroup(click.Group):
             if isinstance(err, click.UsageError) and err.ctx is not None:
                 fail(f"{err.format_message()} (see '{err.ctx.command_path} --help')")
             fail(err.format_message())
-        except (FileNotFoundError, IsADirectoryError, PermissionError) as err:
-            fail(f"{err.filename}: {err.strerror}")
+        except OSError as err:  # a path that cannot be read or written: the user's to fix
+            if err.filename is not None:
+                fail(f"{err.filename}: {err.strerror}")
+            fail(f"{err}; check the path")
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         """Run as a program: usage errors become one ``error:`` line and exit status 2."""

@@ -62,6 +62,9 @@ def propose(
         raise CliError(f"--target {target}: no such file; give a CSV of configurations or top:K")
     if predictions and runs_df is None:
         raise CliError("--predictions needs --runs: the estimate at the target is fitted to them")
+    for path in (output, predictions):  # before the work, not after it
+        if path and not Path(path).resolve().parent.is_dir():
+            raise CliError(f"{path}: no such directory; create {Path(path).parent} first")
     t0 = time.perf_counter()
     out = _propose(
         pool_df, law_obj, cost=cost, budget=budget, runs=runs_df, in_flight=fly_df, target=tgt,

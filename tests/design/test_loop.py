@@ -193,6 +193,10 @@ def test_cli_run_status_export(tmp_path, fake):
     runs = pd.read_csv(tmp_path / "runs.csv")
     assert len(runs) == s["completed"]
     assert {"N", "D", "loss", "cost", "attempt"} <= set(runs.columns)
+    # a directory that does not exist: one line, exit 2 (pandas raises a bare OSError)
+    r = runner.invoke(cli, ["export", db, "-o", str(tmp_path / "nowhere" / "runs.csv")])
+    assert r.exit_code == 2 and r.output.startswith("error: ") and "nowhere" in r.output
+    assert len(r.output.strip().splitlines()) == 1
     r = runner.invoke(cli, [*args, "--budget", "20%"])  # mismatch (last --budget wins)
     assert r.exit_code == 2 and r.output.startswith("error: ") and "'budget'" in r.output
     r = runner.invoke(cli, ["status", str(tmp_path / "missing.db")])

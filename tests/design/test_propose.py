@@ -177,6 +177,10 @@ def test_cli_round_trip(tmp_path):
     assert list(est.columns) == ["N", "D", "loss"] and len(est) == 4
     res = CliRunner().invoke(cli, args[:3] + args[5:] + ["--predictions", pred])
     assert res.exit_code == 2 and res.output.startswith("error: --predictions needs --runs")
+    # an output in a directory that does not exist: refused before any work
+    res = CliRunner().invoke(cli, [*args, "--predictions", str(tmp_path / "no" / "p.csv")])
+    assert res.exit_code == 2 and "no such directory; create" in res.output
+    assert "proposal" not in res.output
 
 
 @pytest.mark.parametrize("method", ["mspe", "hedge"])
