@@ -140,16 +140,20 @@ def bench(tasks, methods, seeds, laws, workers, gamma, output, resume):
     if resume and not output:
         raise CliError("--resume needs -o/--output (it continues from OUTPUT.partial)")
     t0 = time.perf_counter()
-    bar = tqdm(total=None, desc="bench", unit="job", file=sys.stderr)
+    bars: list = []  # opened at the first report, once the tasks, laws and output path are valid
 
     def progress(done: int, total: int) -> None:
-        bar.total = total
-        bar.update(done - bar.n)
+        if not bars:
+            bars.append(tqdm(total=total, desc="bench", unit="law", file=sys.stderr))
+        bars[0].update(done - bars[0].n)
 
-    df = _bench(names, methods=ms, seeds=seeds, laws=law_list, workers=workers,
-                progress=progress, gamma=gamma,
-                partial=f"{output}.partial" if output else None, resume=resume)  # fmt: skip
-    bar.close()
+    try:
+        df = _bench(names, methods=ms, seeds=seeds, laws=law_list, workers=workers,
+                    progress=progress, gamma=gamma,
+                    partial=f"{output}.partial" if output else None, resume=resume)  # fmt: skip
+    finally:
+        for bar in bars:
+            bar.close()
     wall = time.perf_counter() - t0
     summ = summarize(df)
     for task, part in summ.groupby("task", sort=False):

@@ -450,7 +450,8 @@ def bench(
     whose checkpoint fit is missing or predicts a non-finite value). With ``partial``, every
     finished trajectory (one law, method and seed) has its rows appended to that CSV as it ends;
     with ``resume``, the trajectories already complete in ``partial`` are kept (whatever their
-    task) and only the others run.
+    task) and only the others run. ``progress(done, total)`` is called with ``done = 0`` once
+    the tasks and laws are checked and the jobs (one per law) counted, then after each job.
     """
     tasks = [str(t) for t in (task if isinstance(task, (list, tuple)) else [task])]
     bad = [m for m in methods if m not in BENCH_METHODS]
@@ -494,6 +495,8 @@ def bench(
     jobs.sort(key=lambda j: -j[0])
     rows: list[dict[str, Any]] = pd.concat(keep).to_dict("records") if keep else []
     done = 0
+    if progress:
+        progress(0, len(jobs))
     workers = min(workers, max(len(jobs), 1))  # a worker per job at most: each is pinned
     if workers <= 1:
         for _, t, n, pairs, copied in jobs:

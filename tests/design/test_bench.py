@@ -41,8 +41,14 @@ def test_bench_cli(tmp_path):
     df = pd.read_csv(out)
     assert len(df) == 2 * 2 * 3
     assert (tmp_path / "res.png").exists()
+    assert "bench: 100%" in res.output and "1/1" in res.output  # the progress bar, per law
     res = CliRunner().invoke(cli, ["bench", "--task", "parallel", "--methods", "magic"])
     assert res.exit_code == 2 and "error:" in res.output
+    # an unknown law or a missing output directory: one error line, no progress bar before it
+    for extra in (["--laws", "sl_99"], ["-o", str(tmp_path / "nowhere" / "r.csv")]):
+        res = CliRunner().invoke(cli, ["bench", "--task", "parallel", "--seeds", "1", *extra])
+        assert res.exit_code == 2 and res.output.startswith("error: "), res.output
+        assert len(res.output.strip().splitlines()) == 1
 
 
 def test_a_group_with_non_finite_predictions_is_left_out_and_counted(monkeypatch):
