@@ -18,6 +18,7 @@ _REASONS = {
     "budget": "budget spent (no affordable configuration left)",
     "pool": "every pool configuration was tried",
     "stop-width": "the target's 90% interval is narrower than --stop-width",
+    "failures": "stopped: the last runs all failed",
     "interrupted": "interrupted",
     "max-iterations": "iteration limit reached",
 }
@@ -65,6 +66,13 @@ def _existing_ledger(path: str):
     help="Extra attempts per failed configuration.",
 )
 @click.option(
+    "--max-failures",
+    "max_failures",
+    default=None,
+    type=int,
+    help="Stop launching after this many failed runs in a row (default: max(5, 2*parallel)).",
+)
+@click.option(
     "--executor", default="local", show_default=True, type=click.Choice(["local", "submitit"])
 )
 @click.option("--method", default="mspe", show_default=True, type=click.Choice(METHODS))
@@ -91,8 +99,8 @@ def _existing_ledger(path: str):
     show_default=True,
     help="Progress bar on stderr (budget, runs in flight, target prediction).",
 )
-def run(ledger, pool, target, law, cost, budget, command, parallel, timeout, retries, executor,
-        method, gamma, seed, stop_width, poll_interval, progress):  # fmt: skip
+def run(ledger, pool, target, law, cost, budget, command, parallel, timeout, retries, max_failures,
+        executor, method, gamma, seed, stop_width, poll_interval, progress):  # fmt: skip
     """Run the closed design loop: propose runs for the free slots, launch them, record their
     results, refit, until the budget is spent or --stop-width is met. Re-running the same command
     resumes the study; Ctrl-C stops it cleanly (runs in flight keep going and are recorded on
@@ -111,6 +119,7 @@ def run(ledger, pool, target, law, cost, budget, command, parallel, timeout, ret
         ledger, pool_df, law, cost=cost, budget=budget, command=command, target=tgt,
         parallel=parallel, timeout=timeout, retries=retries, executor=executor, method=method,
         gamma=gamma, seed=seed, stop_width=stop_width, predict=progress or stop_width is not None,
+        max_failures=max_failures,
     )  # fmt: skip
     try:
         res = study.run(poll_interval=poll_interval, progress=progress)
@@ -129,6 +138,14 @@ def run(ledger, pool, target, law, cost, budget, command, parallel, timeout, ret
             f"target prediction (widest of {len(p['median'])}): {p['median'][i]:.4g} "
             f"[{p['lo'][i]:.4g}, {p['hi'][i]:.4g}] (90%) from {p['n']} runs"
         )
+    if res.reason == "failures":
+        click.echo(
+            f"{study.max_failures} runs in a row failed; the last: {res.last_failure}. Fix the "
+            f"command or its environment (run logs in {study.workdir}) and re-run the same "
+            "command to resume",
+            err=True,
+        )
+        sys.exit(1)
     if res.reason == "interrupted":
         fly = s["proposed"] + s["running"]
         click.echo(

@@ -32,7 +32,8 @@ that reports a measured cost higher than predicted can still make ``spent`` over
 difference; nothing is launched afterwards.
 
 The loop ends when nothing is in flight and nothing more can be launched (budget spent, pool
-exhausted, stopping rule fired) or, after a Ctrl-C (SIGINT), at the next safe point: runs in
+exhausted, stopping rule fired, or the last ``max_failures`` runs this driver recorded all
+failed: a broken command should not spend the budget on failures) or, after a Ctrl-C (SIGINT), at the next safe point: runs in
 flight keep running detached and are recorded by the next ``run_study`` on the same ledger.
 """
 
@@ -76,7 +77,9 @@ class StudyResult:
     """What :func:`run_study` ends with.
 
     ``reason``: ``"budget"`` (no affordable run left), ``"pool"`` (every configuration tried),
-    ``"stop-width"`` (the stopping rule fired), ``"interrupted"`` (Ctrl-C) or ``"max-iterations"``.
+    ``"stop-width"`` (the stopping rule fired), ``"failures"`` (the last ``max_failures`` runs
+    recorded failed; ``last_failure`` says why the last one did), ``"interrupted"`` (Ctrl-C) or
+    ``"max-iterations"``.
     ``status``: :meth:`Ledger.status`. ``prediction``: the latest target prediction (see
     :meth:`Study.prediction`) or None. ``iterations``: loop iterations run by this call.
     """
@@ -85,6 +88,7 @@ class StudyResult:
     status: dict[str, Any]
     prediction: dict[str, Any] | None
     iterations: int
+    last_failure: str | None = None
 
 
 def config_key(law: Law, row: dict[str, Any]) -> str:
@@ -138,6 +142,9 @@ class Study:
             commands run in (default: the current one).
         predict: refit and predict the target after each completion (default: when
             ``stop_width`` is set). fit_starts: multistart size of that fit.
+        max_failures: stop launching once this many runs in a row (as this driver records
+            them) have failed; default ``max(5, 2 * parallel)``. Not part of the study's
+            settings: a resumed driver counts afresh, so a fixed environment can carry on.
     """
 
     def __init__(
@@ -162,6 +169,7 @@ class Study:
         rundir: str | Path | None = None,
         predict: bool | None = None,
         fit_starts: int = _FIT_STARTS,
+        max_failures: int | None = None,
     ) -> None:
         self.law = get_law(law)
         if method not in METHODS:
@@ -170,6 +178,8 @@ class Study:
             raise DesignError(f"--parallel is {parallel}; give at least 1")
         if int(retries) < 0:
             raise DesignError(f"--retries is {retries}; give 0 or more")
+        if max_failures is not None and int(max_failures) < 1:
+            raise DesignError(f"--max-failures is {max_failures}; give at least 1")
         if stop_width is not None and not (float(stop_width) > 0):
             raise DesignError(f"--stop-width is {stop_width}; give a positive interval width")
         if pool is None or len(pool) == 0:
@@ -203,6 +213,9 @@ class Study:
         self.stop_width = None if stop_width is None else float(stop_width)
         self.predict = (self.stop_width is not None) if predict is None else bool(predict)
         self.fit_starts = int(fit_starts)
+        self.max_failures = max(5, 2 * int(parallel)) if max_failures is None else int(max_failures)
+        self._streak = 0  # runs failed in a row, as this driver recorded them
+        self._last_failure: str | None = None
         self.ledger = Ledger(ledger)
         self.rundir = Path(rundir) if rundir is not None else Path.cwd()
         exec_name = executor if isinstance(executor, str) else type(executor).__name__
@@ -298,15 +311,21 @@ class Study:
                     ex = self.ex
                     self.ex = LocalExecutor(ex.max_parallel, ex.timeout, ex.workdir, ex.env)
                     return
-            self.ledger.fail(trial.id, reason)
+            self._failed(trial, reason)
             return
         result = dict(status.result or {})
         problem = self._check_result(result)
         if problem:
-            self.ledger.fail(trial.id, problem)
+            self._failed(trial, problem)
             return
         cost = result.get("cost")
         self.ledger.complete(trial.id, result, None if cost is None else float(cost))
+        self._streak = 0
+
+    def _failed(self, trial: Trial, reason: str) -> None:
+        self.ledger.fail(trial.id, reason)
+        self._streak += 1
+        self._last_failure = f"trial {trial.id}: {reason}"
 
     def _reap(self) -> None:
         """Keep our child handles until they exit (no zombie, no ResourceWarning).
@@ -513,6 +532,7 @@ class Study:
 
     def _run(self, max_iterations, poll_interval, bar, callback) -> StudyResult:
         self.reconcile()
+        self._streak = 0  # failures recorded while the driver was down do not count
         iterations = 0
         reason = "max-iterations"
         stopping = None  # why no more runs are launched
@@ -530,6 +550,8 @@ class Study:
                 and pred["width"] < self.stop_width
             ):
                 stopping = "stop-width"
+            if stopping is None and self._streak >= self.max_failures:
+                stopping = "failures"  # a broken command or environment: stop spending
             for t in self.ledger.trials("proposed"):  # committed but not launched yet
                 if not self._launch(t):
                     break
@@ -553,7 +575,10 @@ class Study:
             if max_iterations is not None and iterations >= max_iterations:
                 break
             time.sleep(poll_interval)
-        return StudyResult(reason, self.ledger.status(self.limit), self._prediction, iterations)
+        return StudyResult(
+            reason, self.ledger.status(self.limit), self._prediction, iterations,
+            self._last_failure,
+        )  # fmt: skip
 
     def _why_idle(self) -> str:
         free = self._available()

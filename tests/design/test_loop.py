@@ -67,7 +67,7 @@ def test_faults_are_failed_retried_and_never_recorded(tmp_path, fake):
     res = run_study(
         tmp_path / "s.db", pool, "chinchilla", cost="6*N*D", budget="1000%", command=fake,
         method="cheapest", parallel=4, timeout=1.0, retries=1, poll_interval=0.05,
-        rundir=tmp_path, target="top:1",
+        rundir=tmp_path, target="top:1", max_failures=100,
     )  # fmt: skip
     assert res.reason == "pool"
     with Ledger(tmp_path / "s.db") as led:
@@ -93,6 +93,38 @@ def test_faults_are_failed_retried_and_never_recorded(tmp_path, fake):
     assert status["failed"] == 9 and status["completed"] == 4
     # failed runs are charged: spent = all launched runs at their predicted cost
     assert status["spent"] == pytest.approx(sum(6 * t.inputs["N"] * t.inputs["D"] for t in trials))
+
+
+def test_a_broken_command_stops_after_max_failures_in_a_row(tmp_path, fake):
+    """Runs that all fail stop the loop after ``max_failures`` of them (plus the runs already in
+    flight), not after spending the budget on failures; a resumed driver counts afresh; and a
+    completion between failures resets the count."""
+    pool = _pool(["exit"] * 12)
+    kw = dict(cost="6*N*D", budget="1000%", command=fake, method="cheapest", parallel=2,
+              retries=0, poll_interval=0.02, rundir=tmp_path, target="top:1", max_failures=3)  # fmt: skip
+    res = run_study(tmp_path / "s.db", pool, "chinchilla", **kw)
+    assert res.reason == "failures" and "exit code 3" in res.last_failure
+    assert 3 <= res.status["failed"] <= 3 + 2 and res.status["completed"] == 0
+    again = run_study(tmp_path / "s.db", pool, "chinchilla", **kw)  # after "fixing" nothing
+    assert again.reason == "failures"
+    assert res.status["failed"] + 3 <= again.status["failed"] <= res.status["failed"] + 5
+    # failures between completions never reach 2 in a row
+    mixed = run_study(tmp_path / "m.db", _pool(["exit", "ok"] * 4), "chinchilla",
+                      **{**kw, "max_failures": 2, "parallel": 1})  # fmt: skip
+    assert mixed.reason == "pool" and mixed.status["completed"] == 4
+    # the CLI says why it stopped and exits 1
+    pool.to_csv(tmp_path / "pool.csv", index=False)
+    r = CliRunner().invoke(cli, [
+        "run", "--ledger", str(tmp_path / "c.db"), "--pool", str(tmp_path / "pool.csv"),
+        "--law", "chinchilla", "--cost", "6*N*D", "--budget", "1000%", "--command", fake,
+        "--method", "cheapest", "--max-failures", "2", "--poll-interval", "0.02", "--no-progress",
+    ])  # fmt: skip
+    assert r.exit_code == 1, r.output
+    assert "stopped: the last runs all failed" in r.output
+    assert "2 runs in a row failed; the last: trial" in r.output and "exit code 3" in r.output
+    with pytest.raises(ScalingLawsError, match="--max-failures is 0"):
+        Study(tmp_path / "x.db", pool, "chinchilla", cost="6*N*D", budget="10%", command=fake,
+              max_failures=0)  # fmt: skip
 
 
 def test_budget_never_exceeded_counting_in_flight(tmp_path, fake, monkeypatch):
