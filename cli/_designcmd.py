@@ -12,7 +12,7 @@ import click
 from scalinglaws._io import read_table
 from scalinglaws.design._acquisition import METHODS
 from scalinglaws.design._bench import BENCH_METHODS, PAPER_TABLE2, SHORT
-from scalinglaws.design._propose import COLD_STARTS
+from scalinglaws.design._propose import COLD_STARTS, PLAUSIBLE_RANGES
 
 from ._common import CliError, fmt, table
 
@@ -102,6 +102,13 @@ def propose(
             f"wrote {predictions}: {method}'s estimate of {outs} at {len(pred)} target "
             f"configuration(s), from {pred.attrs['n_runs']} run(s)"
         )
+        if pred.attrs["implausible"]:
+            click.echo(
+                f"warning: at {pred.attrs['implausible']} of them the estimate is not finite or "
+                f"lies more than {PLAUSIBLE_RANGES:g} observed ranges outside the observed "
+                "outcomes: the law extrapolates wildly there; do not trust it without more runs",
+                err=True,
+            )
 
 
 @click.command("bench")

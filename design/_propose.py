@@ -694,6 +694,9 @@ def predict_target(
 
     Returns:
         The target configurations (the law's inputs), one column per output of the law.
+        ``attrs``: ``method``, ``n_runs`` and ``implausible``, the number of target rows whose
+        estimate is non-finite or lies more than :data:`PLAUSIBLE_RANGES` observed ranges
+        outside the observed outcomes (see :func:`plausible`): an extrapolation not to trust.
     """
     if runs is None or not len(runs):
         raise DesignError(
@@ -714,5 +717,7 @@ def predict_target(
     out = pb.target.copy()
     for j, name in enumerate(loop.law.outputs):
         out[name] = pred[:, j]
-    out.attrs.update(method=method, n_runs=len(loop.observed))
+    y = loop.y[np.asarray(loop.observed)]
+    far = ~plausible(pred[:, None, :], y)  # per target row: one "optimum" of one row each
+    out.attrs.update(method=method, n_runs=len(loop.observed), implausible=int(far.sum()))
     return out

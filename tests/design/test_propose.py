@@ -177,6 +177,15 @@ def test_cli_round_trip(tmp_path):
     assert list(est.columns) == ["N", "D", "loss"] and len(est) == 4
     res = CliRunner().invoke(cli, args[:3] + args[5:] + ["--predictions", pred])
     assert res.exit_code == 2 and res.output.startswith("error: --predictions needs --runs")
+    # an estimate far outside the observed losses (7.3-10.6 here) is flagged
+    from scalinglaws.design import _propose
+
+    with pytest.MonkeyPatch.context() as mp:
+        wild = np.array([[8.0], [9.0], [100.0], [np.nan]])
+        mp.setattr(_propose.DesignLoop, "final_predict", lambda self, x: wild)
+        res = CliRunner().invoke(cli, [*args, "--predictions", pred])
+    assert res.exit_code == 0, res.output
+    assert "warning: at 2 of them the estimate is not finite or lies more than 10" in res.output
     # an output in a directory that does not exist: refused before any work
     res = CliRunner().invoke(cli, [*args, "--predictions", str(tmp_path / "no" / "p.csv")])
     assert res.exit_code == 2 and "no such directory; create" in res.output
@@ -200,6 +209,6 @@ def test_target_predictions_recover_the_truth(method):
     np.testing.assert_array_equal(est[["N", "D"]].to_numpy(), target[["N", "D"]].to_numpy())
     truth = LAW(TRUE, target)
     np.testing.assert_allclose(est["loss"], truth, rtol=1e-2)
-    assert est.attrs == {"method": method, "n_runs": 40}
+    assert est.attrs == {"method": method, "n_runs": 40, "implausible": 0}
     with pytest.raises(DesignError, match="need observed runs"):
         predict_target(pool, "chinchilla", cost="6*N*D", runs=None)
