@@ -6,8 +6,8 @@ observed and in-flight runs), their costs, the current multistart fit and its mo
 ``propose(q, remaining)`` returns up to q picks whose total cost fits ``remaining``;
 ``observe``/``refit`` advance it. :func:`propose` wraps it for tables.
 
-Cold start (nothing observed): a small cheap design of ``n₀ = ⌈2.5 p / k⌉`` runs within the
-initial budget — the cheapest ones (``cold_start="cheapest"``, the paper's and the default for
+Cold start (nothing observed): a small cheap design of ``n₀ = ⌈2.5 p / k⌉`` runs (``hedge``:
+one) within the initial budget — the cheapest ones (``cold_start="cheapest"``, the paper's and the default for
 every method) or a cost-aware greedy maximin design in standardised (log-)input space
 (``"spread"``): each next run maximises ``min_j ‖x − x_j‖ / (cost/total)^γ``. On ScaleBench the
 cheapest start scores better: ``hedge`` on moe at 1% (10 laws × 5 seeds) 0.41 from the cheapest
@@ -624,9 +624,10 @@ def propose(
             costly pool configurations; default the most costly 5% of the pool.
         method: one of ``random, cheapest, inverse-cost, dopt, vopt, mspe, hedge``. ``hedge``
             scores candidates as ``mspe`` does, but starts from the single cheapest run
-            (:data:`HEDGE_INIT_RUNS`; a ``"spread"`` cold start keeps ⌈2.5 p / k⌉ runs) and, with runs observed, first fits the law weighted
-            towards the target region (:meth:`DesignLoop.final_fit`, as at each checkpoint of
-            ``sl bench``), so the design fit also starts from that optimum.
+            (:data:`HEDGE_INIT_RUNS`; a ``"spread"`` cold start keeps ⌈2.5 p / k⌉ runs) and,
+            with runs observed, first fits the law weighted towards the target region
+            (:meth:`DesignLoop.final_fit`, as at each checkpoint of ``sl bench``), so the
+            design fit also starts from that optimum.
         batch: at most this many proposals (default: until the budget is exhausted).
         gamma: cost exponent γ in ``score / (cost/total)^γ``. seed: randomness (deterministic).
         cold_start: with no runs observed, the model-based methods start from the ``"cheapest"``
