@@ -62,7 +62,7 @@ from ._budget import DesignError, parse_budget
 from ._costs import CostModel, cost_model
 from ._executors import Executor, ExecutorError, LocalExecutor, SubmititExecutor, format_command
 from ._ledger import Ledger, Trial
-from ._propose import _costs_of, propose
+from ._propose import _costs_of, propose, resolve_target
 
 __all__ = ["Study", "StudyResult", "config_key", "run_study"]
 
@@ -253,30 +253,9 @@ class Study:
 
     # ------------------------------------------------------------------ setup helpers
     def _resolve_target(self, target: Any) -> tuple[pd.DataFrame, str]:
-        if isinstance(target, pd.DataFrame):
-            missing = [c for c in self.law.inputs if c not in target.columns]
-            if missing:
-                raise DesignError(
-                    f"the target table lacks column(s) {', '.join(missing)}; its columns are "
-                    f"{', '.join(map(str, target.columns))}"
-                )
-            if len(target) == 0:
-                raise DesignError("the target table is empty; give at least one configuration")
-            tx = target[list(self.law.inputs)].reset_index(drop=True)
-            return tx, "table:" + _sha(tx)
-        k = max(1, math.ceil(0.05 * len(self.pool)))
-        if target is not None:
-            text = str(target).strip().lower()
-            try:
-                k = int(text.split(":", 1)[1]) if text.startswith("top:") else int(text)
-            except ValueError:
-                raise DesignError(
-                    f"target {target!r} is neither a table nor 'top:k'; write e.g. top:10"
-                ) from None
-            if k < 1:
-                raise DesignError(f"target {target!r} asks for {k} configurations; use k >= 1")
-        order = np.argsort(-self.pool_cost, kind="stable")[:k]
-        return self.pool.iloc[order][list(self.law.inputs)].reset_index(drop=True), f"top:{k}"
+        """The target configurations and their description in the study's settings."""
+        tx, k = resolve_target(target, self.pool, self.pool_cost, self.law.inputs)
+        return tx, ("table:" + _sha(tx)) if k is None else f"top:{k}"
 
     # ------------------------------------------------------------------ executor steps
     def _launch(self, trial: Trial) -> bool:

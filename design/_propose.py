@@ -53,6 +53,7 @@ __all__ = [
     "plausible",
     "predict_target",
     "propose",
+    "resolve_target",
 ]
 
 COLD_STARTS = ("cheapest", "spread")
@@ -488,6 +489,35 @@ def _costs_of(cm: CostModel, df: pd.DataFrame, what: str) -> np.ndarray:
         raise
 
 
+def resolve_target(
+    target: pd.DataFrame | str | int | None,
+    pool: pd.DataFrame,
+    pool_cost: np.ndarray,
+    inputs: Sequence[str],
+) -> tuple[pd.DataFrame, int | None]:
+    """The target configurations (the columns ``inputs``, index reset) and, unless ``target``
+    is a table, k: ``"top:k"`` or ``k`` is the k most costly pool configurations, None the most
+    costly 5% of the pool."""
+    if isinstance(target, pd.DataFrame):
+        _need(target, inputs, "the target table")
+        if len(target) == 0:
+            raise DesignError("the target table is empty; give at least one configuration")
+        return target[list(inputs)].reset_index(drop=True), None
+    k = max(1, math.ceil(0.05 * len(pool)))
+    if target is not None:
+        text = str(target).strip().lower()
+        try:
+            k = int(text.split(":", 1)[1]) if text.startswith("top:") else int(text)
+        except ValueError:
+            raise DesignError(
+                f"target {target!r} is neither a table nor 'top:k'; write e.g. top:10"
+            ) from None
+        if k < 1:
+            raise DesignError(f"target {target!r} asks for {k} configurations; use k >= 1")
+    order = np.argsort(-np.asarray(pool_cost), kind="stable")[:k]
+    return pool.iloc[order][list(inputs)].reset_index(drop=True), k
+
+
 class _Problem(NamedTuple):
     loop: DesignLoop
     pool: pd.DataFrame  # reindexed 0..m-1: the loop's first m rows
@@ -549,25 +579,7 @@ def _problem(
         frames_c.append(c)
         n_fly = len(in_flight)
     free = np.array([key not in obs_keys for key in _key(pool, law.inputs)])
-    # target rows
-    if isinstance(target, pd.DataFrame):
-        _need(target, law.inputs, "the target table")
-        if len(target) == 0:
-            raise DesignError("the target table is empty; give at least one configuration")
-        tx = target[list(law.inputs)]
-    else:
-        kt = max(1, math.ceil(0.05 * len(pool)))
-        if target is not None:
-            text = str(target).strip().lower()
-            try:
-                kt = int(text.split(":", 1)[1]) if text.startswith("top:") else int(text)
-            except ValueError:
-                raise DesignError(
-                    f"target {target!r} is neither a table nor 'top:k'; write e.g. top:10"
-                ) from None
-            if kt < 1:
-                raise DesignError(f"target {target!r} asks for {kt} configurations; use k >= 1")
-        tx = pool.iloc[np.argsort(-pool_cost, kind="stable")[:kt]][list(law.inputs)]
+    tx, _ = resolve_target(target, pool, pool_cost, law.inputs)
     m, t = len(pool), len(tx)
     x_all = pd.concat([pool[list(law.inputs)], tx, *frames_x], ignore_index=True)
     y_all = (
@@ -583,7 +595,7 @@ def _problem(
     )  # fmt: skip
     loop.observe(range(m + t, m + t + n_obs))
     loop.launch(range(m + t + n_obs, m + t + n_obs + n_fly))
-    return _Problem(loop, pool, pool_cost, spent, tx.reset_index(drop=True))
+    return _Problem(loop, pool, pool_cost, spent, tx)
 
 
 def _checkpoint_fit(loop: DesignLoop, seed: int) -> np.ndarray | None:
