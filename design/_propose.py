@@ -7,7 +7,7 @@ observed and in-flight runs), their costs, the current multistart fit and its mo
 ``observe``/``refit`` advance it. :func:`propose` wraps it for tables.
 
 Cold start (nothing observed): a small cheap design of ``n₀ = ⌈2.5 p / k⌉`` runs (``hedge``:
-one) within the initial budget — the cheapest ones (``cold_start="cheapest"``, the paper's and the default for
+one, or the batch :func:`propose` is asked for) within the initial budget — the cheapest ones (``cold_start="cheapest"``, the paper's and the default for
 every method) or a cost-aware greedy maximin design in standardised (log-)input space
 (``"spread"``): each next run maximises ``min_j ‖x − x_j‖ / (cost/total)^γ``. On ScaleBench the
 cheapest start scores better: ``hedge`` on moe at 1% (10 laws × 5 seeds) 0.41 from the cheapest
@@ -636,7 +636,9 @@ def propose(
             costly pool configurations; default the most costly 5% of the pool.
         method: one of ``random, cheapest, inverse-cost, dopt, vopt, mspe, hedge``. ``hedge``
             scores candidates as ``mspe`` does, but starts from the single cheapest run
-            (:data:`HEDGE_INIT_RUNS`; a ``"spread"`` cold start keeps ⌈2.5 p / k⌉ runs) and,
+            (:data:`HEDGE_INIT_RUNS`, or the ``batch`` cheapest when a batch is asked for: idle
+            executors cost wall time, and nothing is known yet to choose the others by; a
+            ``"spread"`` cold start keeps ⌈2.5 p / k⌉ runs) and,
             with runs observed, first fits the law weighted towards the target region
             (:meth:`DesignLoop.final_fit`, as at each checkpoint of ``sl bench``), so the
             design fit also starts from that optimum.
@@ -667,15 +669,18 @@ def propose(
             "the candidate pool is empty: every pool configuration is already observed or in "
             "flight; add configurations to the pool"
         )
+    if batch is not None and batch < 1:
+        raise DesignError(f"--batch must be >= 1, got {batch}")
     loop.init_budget = 0.2 * limit
+    if batch is not None and loop.cold:
+        # an explicit batch fills that many executors: hedge's one-run cold start has nothing
+        # to choose the others by, so it takes the next cheapest too (as the paper's design)
+        loop.n_init = max(loop.n_init, int(batch))
     if method == "hedge" and loop.observed:
         # as at a checkpoint of its replay: the target-localised wide fit, whose best optimum
         # joins the warm starts of the design fit that scores the candidates
         _checkpoint_fit(loop, seed)
-    m = len(pool)
-    q = int(batch) if batch is not None else m
-    if batch is not None and batch < 1:
-        raise DesignError(f"--batch must be >= 1, got {batch}")
+    q = int(batch) if batch is not None else len(pool)
     picks = loop.propose(q, limit - spent)
     rows = [r for r, _ in picks]
     out = pool.iloc[rows].reset_index(drop=True).copy()

@@ -68,6 +68,13 @@ def test_hedge_proposes_as_its_benchmark_replay_decides():
     cost = (6 * pool.N * pool.D).to_numpy()
     cold = propose(pool, "chinchilla", cost="6*N*D", budget="10%", method="hedge")
     assert len(cold) == 1 and cold["cost"].iloc[0] == cost.min()
+    # asked for a batch, the cold start fills it (nothing yet to choose by): the 4 cheapest,
+    # as mspe's
+    four = propose(pool, "chinchilla", cost="6*N*D", budget="10%", method="hedge", batch=4)
+    np.testing.assert_array_equal(four["cost"], np.sort(cost)[:4])
+    pd.testing.assert_frame_equal(
+        four, propose(pool, "chinchilla", cost="6*N*D", budget="10%", method="mspe", batch=4)
+    )
 
     runs = _runs(pool, np.argsort(cost)[:12:2])
     seen = {}
