@@ -76,6 +76,12 @@ def propose(
         f"budget {fmt(b)} ({100 * b / out.attrs['total_cost']:.3g}% of the pool's "
         f"{fmt(out.attrs['total_cost'])}); already spent {fmt(s0)}; method {method}"
     )
+    if out.attrs["unfitted"]:
+        click.echo(
+            f"note: {out.attrs['unfitted']} run(s) of {runs} have no finite "
+            f"{', '.join(law_obj.outputs)}: counted as spent and not proposed again, not fitted",
+            err=True,
+        )
     if len(out) == 0:
         click.echo("no run fits the remaining budget")
     else:

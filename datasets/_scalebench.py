@@ -207,7 +207,10 @@ def task_cost(task: Task | str, df: pd.DataFrame) -> np.ndarray:
             f"cost expression {expr!r} uses column {missing[0]!r}, which the table lacks; "
             f"its columns are {', '.join(map(str, df.columns))}"
         )
-    env = {n: df[n].to_numpy(dtype=np.float64) for n in names}
+    from scalinglaws._io import numeric_columns
+
+    checked = numeric_columns(df, names, "the table")
+    env = {n: checked[n].to_numpy(dtype=np.float64) for n in names}
     value = np.asarray(node(env), dtype=np.float64)
     return np.broadcast_to(value, (len(df),)).copy()
 

@@ -59,7 +59,7 @@ class CostModel:
         if bad.any():
             i = int(np.argmax(bad))
             raise DesignError(
-                f"cost {self.spec!r} is {c[i]!r} on row {i + 1} of the {what}; every run needs a "
+                f"cost {self.spec!r} is {float(c[i]):.6g} on row {i + 1} of the {what}; every run needs a "
                 "positive finite cost (fix the row or the cost model)"
             )
         return np.asarray(c, dtype=np.float64)

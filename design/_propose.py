@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from scalinglaws._io import numeric_columns
 from scalinglaws._law import Law, get_law
 
 from ._acquisition import (
@@ -502,6 +503,7 @@ def resolve_target(
         _need(target, inputs, "the target table")
         if len(target) == 0:
             raise DesignError("the target table is empty; give at least one configuration")
+        numeric_columns(target, inputs, "the target table")  # a one-line error, if any
         return target[list(inputs)].reset_index(drop=True), None
     k = max(1, math.ceil(0.05 * len(pool)))
     if target is not None:
@@ -524,6 +526,7 @@ class _Problem(NamedTuple):
     pool_cost: np.ndarray
     spent: float  # cost of the observed and in-flight runs
     target: pd.DataFrame  # the target configurations (the law's inputs): rows m..m+t-1
+    unfitted: int  # observed runs without a finite outcome: spent, not fitted
 
 
 def _problem(
@@ -548,7 +551,8 @@ def _problem(
     if pool is None or len(pool) == 0:
         raise DesignError("the candidate pool is empty; give a pool table with at least one row")
     _need(pool, law.inputs, "the pool")
-    pool = pool.reset_index(drop=True)
+    table = pool.reset_index(drop=True)  # as given, for the proposals
+    pool = numeric_columns(table, law.inputs, "the pool")
     cm = cost_model(cost, pool.columns)
     pool_cost = cm(pool, what="pool")
     total = float(pool_cost.sum())
@@ -557,20 +561,27 @@ def _problem(
     spent = 0.0
     obs_keys: set[tuple[float, ...]] = set()
     n_obs = n_fly = 0
+    n_unfitted = 0
     if runs is not None and len(runs):
         _need(runs, [*law.inputs, *law.outputs], "the runs table")
-        yr = runs[list(law.outputs)].apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
+        runs = numeric_columns(
+            runs, [*law.inputs, *law.outputs], "the runs table", missing_ok=law.outputs
+        ).reset_index(drop=True)
+        yr = runs[list(law.outputs)].to_numpy(np.float64)
         good = np.all(np.isfinite(yr), axis=1)
-        runs = runs[good].reset_index(drop=True)
+        # a run without a finite outcome (diverged, or not recorded) was still run: it counts as
+        # spent and is not proposed again, but there is nothing to fit
         c = _costs_of(cm, runs, "runs table")
         spent += float(c.sum())
         obs_keys |= set(_key(runs, law.inputs))
-        frames_x.append(runs[list(law.inputs)])
+        n_unfitted = int((~good).sum())
+        frames_x.append(runs.loc[good, list(law.inputs)])
         frames_y.append(yr[good])
-        frames_c.append(c)
-        n_obs = len(runs)
+        frames_c.append(c[good])
+        n_obs = int(good.sum())
     if in_flight is not None and len(in_flight):
         _need(in_flight, law.inputs, "the in-flight table")
+        in_flight = numeric_columns(in_flight, law.inputs, "the in-flight table")
         c = _costs_of(cm, in_flight, "in-flight table")
         spent += float(c.sum())
         obs_keys |= set(_key(in_flight, law.inputs))
@@ -579,7 +590,7 @@ def _problem(
         frames_c.append(c)
         n_fly = len(in_flight)
     free = np.array([key not in obs_keys for key in _key(pool, law.inputs)])
-    tx, _ = resolve_target(target, pool, pool_cost, law.inputs)
+    tx, _ = resolve_target(target, table, pool_cost, law.inputs)
     m, t = len(pool), len(tx)
     x_all = pd.concat([pool[list(law.inputs)], tx, *frames_x], ignore_index=True)
     y_all = (
@@ -595,7 +606,7 @@ def _problem(
     )  # fmt: skip
     loop.observe(range(m + t, m + t + n_obs))
     loop.launch(range(m + t + n_obs, m + t + n_obs + n_fly))
-    return _Problem(loop, pool, pool_cost, spent, tx)
+    return _Problem(loop, table, pool_cost, spent, tx, n_unfitted)
 
 
 def _checkpoint_fit(loop: DesignLoop, seed: int) -> np.ndarray | None:
@@ -687,7 +698,9 @@ def propose(
     out["cost"] = pool_cost[rows]
     out["score"] = [s for _, s in picks]
     out["cumulative_spend"] = spent + np.cumsum(pool_cost[rows]) if rows else []
-    out.attrs.update(budget=limit, spent_before=spent, total_cost=total, method=method)
+    out.attrs.update(
+        budget=limit, spent_before=spent, total_cost=total, method=method, unfitted=pb.unfitted
+    )
     return out
 
 

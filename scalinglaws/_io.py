@@ -40,6 +40,8 @@ _SYNONYMS = {
     "loss": ("val_loss", "eval_loss", "valid_loss", "train_loss", "lm_loss", "y", "target"),
 }
 _LINES_ATTR = "scalinglaws_line_numbers"
+# the path a table was read from (read_table), so later checks can name the file
+SOURCE_ATTR = "scalinglaws_source"
 _MAX_LIST = 12
 
 
@@ -74,7 +76,24 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if len(df) == 0:
         only = " (only a header line)" if SUFFIXES[suffix] else ""
         raise DataError(f"{p}: has no data rows{only}; add one row per training run")
+    df.attrs[SOURCE_ATTR] = str(p)
     return df
+
+
+def numeric_columns(
+    df: pd.DataFrame, cols: Sequence[str], what: str, *, missing_ok: Sequence[str] = ()
+) -> pd.DataFrame:
+    """A copy of ``df`` whose columns ``cols`` are float64, checked cell by cell.
+
+    A cell that is not a number, or is empty, NaN or infinite (allowed in the columns
+    ``missing_ok``), raises a one-line :class:`DataError` naming the file the table was read
+    from (``what`` if it was not read by :func:`read_table`), the column and the row.
+    """
+    ctx = _Ctx(str(df.attrs.get(SOURCE_ATTR, what)), df)
+    out = df.copy()
+    for c in cols:
+        out[c] = ctx.values(c, empty_ok=True) if c in missing_ok else ctx.numeric(c)
+    return out
 
 
 def _read_parquet(p: Path, data: bytes) -> pd.DataFrame:
@@ -458,6 +477,14 @@ class _Ctx:
     def numeric(self, col: str) -> np.ndarray:
         if col in self._cache:
             return self._cache[col]
+        v = self.values(col)
+        self._finite(col, v)
+        self._cache[col] = v
+        return v
+
+    def values(self, col: str, empty_ok: bool = False) -> np.ndarray:
+        """The column as floats (NaN and infinities kept); a cell that is not a number raises
+        (an empty one too, unless ``empty_ok``: it is NaN)."""
         s = self.df[col]
         src = self.source
         if pd.api.types.is_bool_dtype(s.dtype):
@@ -466,12 +493,11 @@ class _Ctx:
                 "give the measured numbers in that column, or map another one with --col"
             )
         if pd.api.types.is_numeric_dtype(s.dtype):
-            v = s.to_numpy(dtype=np.float64, na_value=np.nan)
-        else:
-            v = self._convert(col, s.to_numpy(dtype=object))
-        self._finite(col, v)
-        self._cache[col] = v
-        return v
+            return s.to_numpy(dtype=np.float64, na_value=np.nan)
+        cells = s.to_numpy(dtype=object)
+        if empty_ok:
+            cells = np.array([np.nan if _blank(c) else c for c in cells], dtype=object)
+        return self._convert(col, cells)
 
     def _convert(self, col: str, cells: np.ndarray) -> np.ndarray:
         out = np.empty(len(cells), dtype=np.float64)
@@ -488,7 +514,7 @@ class _Ctx:
         if first is not None:
             i, c = first
             more = f" ({n_bad} such cells in this column)" if n_bad > 1 else ""
-            if isinstance(c, str) and c.strip() == "":
+            if _blank(c):
                 raise DataError(
                     f"{self.source}: column {col}, {self.where(i)} is empty{more}; "
                     "delete the row or fill the value"
@@ -527,6 +553,10 @@ class _Ctx:
                 f"{self.source}: column {col}, {self.where(i)}: value {v[i]:.6g} is not > 0{more}; "
                 f"{why}, which must be > 0; fix or delete the row"
             )
+
+
+def _blank(c: Any) -> bool:
+    return isinstance(c, str) and not c.strip()
 
 
 def _cell_float(c: Any) -> float | None:

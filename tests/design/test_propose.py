@@ -8,6 +8,7 @@ from click.testing import CliRunner
 import scalinglaws  # noqa: F401
 from cli._main import cli
 from scalinglaws import get_law
+from scalinglaws._errors import DataError
 from scalinglaws.design._budget import DesignError
 from scalinglaws.design._propose import propose
 
@@ -145,6 +146,42 @@ def test_errors():
         propose(pool, "chinchilla", cost="6*N*D", budget="1%", runs=runs)
     with pytest.raises(DesignError, match="lacks column"):
         propose(pool.drop(columns="D"), "chinchilla", cost="6*N", budget="1%")
+
+
+def test_bad_cells_and_runs_without_outcome(tmp_path):
+    """A cell that is not a number is one line naming the file, column and row (it was a
+    traceback from the cost model); a run with an empty outcome counts as spent and is not
+    proposed again, but is not fitted."""
+    pool = _pool()
+    cost = (6 * pool.N * pool.D).to_numpy()
+    order = np.argsort(cost)
+    bad = pool.astype(object)
+    bad.loc[3, "D"] = "abc"
+    bad.to_csv(tmp_path / "pool.csv", index=False)
+    args = ["propose", "--law", "chinchilla", "--cost", "6*N*D", "--budget", "10%"]
+    res = CliRunner().invoke(cli, [*args, "--pool", str(tmp_path / "pool.csv")])
+    assert res.exit_code == 2
+    assert res.output == (
+        f"error: {tmp_path / 'pool.csv'}: column D, row 4 (line 5): 'abc' is not a number; "
+        "replace it with a number or delete the row\n"
+    )
+    runs = _runs(pool, order[:6])
+    runs["loss"] = runs["loss"].astype(object)
+    runs.iloc[0, runs.columns.get_loc("loss")] = "oops"
+    with pytest.raises(DataError, match="the runs table: column loss, row 1: 'oops' is not a"):
+        propose(pool, "chinchilla", cost="6*N*D", budget="10%", runs=runs)
+    runs.iloc[0, runs.columns.get_loc("loss")] = np.nan  # diverged: no outcome
+    out = propose(pool, "chinchilla", cost="6*N*D", budget="10%", runs=runs, method="vopt")
+    assert out.attrs["unfitted"] == 1
+    assert out.attrs["spent_before"] == pytest.approx(cost[order[:6]].sum())
+    assert cost[order[0]] not in set(out["cost"])  # not proposed again
+    pool.to_csv(tmp_path / "pool.csv", index=False)
+    runs.to_csv(tmp_path / "runs.csv", index=False)
+    res = CliRunner().invoke(
+        cli, [*args, "--pool", str(tmp_path / "pool.csv"), "--runs", str(tmp_path / "runs.csv")]
+    )
+    assert res.exit_code == 0, res.output
+    assert "note: 1 run(s) of" in res.output and "counted as spent" in res.output
 
 
 def test_cli_round_trip(tmp_path):
