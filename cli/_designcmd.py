@@ -40,12 +40,16 @@ from ._common import CliError, fmt, table
 )  # fmt: skip
 @click.option("-o", "--output", type=click.Path(), help="Write the proposals as CSV.")
 @click.option(
+    "--plot", "plot_path", type=click.Path(),
+    help="Also draw the pool, runs, proposals and target region as a PNG.",
+)  # fmt: skip
+@click.option(
     "--predictions", type=click.Path(),
     help="Also write the method's estimate of the law's outputs at the target (needs --runs).",
 )  # fmt: skip
 def propose(
     pool, runs, in_flight, law, target, cost, budget, batch, method, gamma, seed, cold_start,
-    output, predictions,
+    output, plot_path, predictions,
 ):  # fmt: skip
     """Propose the next runs to launch: the best value for the target region per unit cost,
     until the budget (observed and in-flight runs count as spent) or --batch is reached."""
@@ -62,7 +66,7 @@ def propose(
         raise CliError(f"--target {target}: no such file; give a CSV of configurations or top:K")
     if predictions and runs_df is None:
         raise CliError("--predictions needs --runs: the estimate at the target is fitted to them")
-    for path in (output, predictions):  # before the work, not after it
+    for path in (output, plot_path, predictions):  # before the work, not after it
         if path and not Path(path).resolve().parent.is_dir():
             raise CliError(f"{path}: no such directory; create {Path(path).parent} first")
     t0 = time.perf_counter()
@@ -98,6 +102,14 @@ def propose(
     if output:
         out.drop(columns=["cumulative_spend"]).to_csv(output, index=False)
         click.echo(f"wrote {output}")
+    if plot_path:
+        from scalinglaws.design._plot import plot_proposals
+
+        plot_proposals(
+            pool_df, law_obj, out, plot_path, cost=cost, runs=runs_df, in_flight=fly_df,
+            target=tgt, budget=b,
+        )  # fmt: skip
+        click.echo(f"wrote {plot_path}")
     if predictions:
         pred = predict_target(
             pool_df, law_obj, cost=cost, runs=runs_df, target=tgt, method=method, seed=seed

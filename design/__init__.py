@@ -1,7 +1,7 @@
 """scalinglaws.design: costs, acquisitions, budgets, proposals, the ledger, executors, workloads.
 
-- proposing runs: :func:`propose`, :func:`predict_target`, :class:`DesignLoop`, :data:`METHODS`,
-  :func:`select_batch`
+- proposing runs: :func:`propose`, :func:`predict_target`, :func:`plot_proposals`,
+  :class:`DesignLoop`, :data:`METHODS`, :func:`select_batch`
 - costs and budgets: :class:`CostModel`, :func:`cost_model`, :func:`fit_cost_model`,
   :class:`Budget`, :func:`parse_budget`
 - benchmark: :func:`bench`, :func:`summarize`
@@ -32,6 +32,7 @@ from ._executors import (
 )
 from ._ledger import STATES, Ledger, LedgerError, Trial
 from ._loop import Study, StudyResult, config_key, run_study
+from ._plot import plot_proposals
 from ._propose import METHODS, DesignLoop, predict_target, propose
 from ._workload_infer import Problem, load_problems, make_problems, run_inference, solve_probability
 from ._workload_lm import lm_shape, load_corpus, train_lm
@@ -71,6 +72,7 @@ __all__ = [
     "mspe_inter_gain",
     "parse_budget",
     "parse_result",
+    "plot_proposals",
     "predict_target",
     "propose",
     "run_inference",

@@ -256,3 +256,35 @@ def test_target_predictions_recover_the_truth(method):
     assert est.attrs == {"method": method, "n_runs": 40, "implausible": 0}
     with pytest.raises(DesignError, match="need observed runs"):
         predict_target(pool, "chinchilla", cost="6*N*D", runs=None)
+
+
+def test_plot_proposals(tmp_path):
+    """The design map: its left panel shows the inputs along which the target lies furthest
+    from the pool; one-input laws plot against cost; the CLI writes the PNG."""
+    from scalinglaws.design._plot import extrapolation_axes
+
+    rng = np.random.default_rng(0)
+    x = {"a": rng.uniform(1, 2, 50), "b": rng.uniform(1, 2, 50), "c": rng.uniform(1, 2, 50)}
+    x["b"][45:] = 40.0  # the target (last 5 rows) lies far out along b, then c
+    x["c"][45:] = 3.0
+    assert extrapolation_axes(x, 45, 5) == ["b", "c"]
+
+    pool = _pool()
+    cost = (6 * pool.N * pool.D).to_numpy()
+    runs = _runs(pool, np.argsort(cost)[:10])
+    pool.to_csv(tmp_path / "pool.csv", index=False)
+    runs.to_csv(tmp_path / "runs.csv", index=False)
+    png = tmp_path / "map.png"
+    args = ["propose", "--pool", str(tmp_path / "pool.csv"), "--runs", str(tmp_path / "runs.csv"),
+            "--law", "chinchilla", "--cost", "6*N*D", "--budget", "10%", "--batch", "3",
+            "--method", "vopt", "--plot", str(png)]  # fmt: skip
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert f"wrote {png}" in res.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+
+    from scalinglaws.design._plot import plot_proposals
+
+    one = pd.DataFrame({"x": np.geomspace(1, 100, 12)})
+    out = propose(one, "power-law", cost="x", budget="20%", method="cheapest")
+    assert plot_proposals(one, "power-law", out, tmp_path / "one.png", cost="x").exists()
