@@ -187,6 +187,10 @@ def bench(tasks, methods, seeds, laws, workers, gamma, output, resume):
         for m in ms:
             sub = part[part["method"] == m].set_index("budget_fraction")
             rows.append([m, *(f"{sub.loc[f, 'mean']:+.2f} ± {sub.loc[f, 'std']:.2f}" for f in fr)])
+        paper = PAPER_TABLE2["mspe"].get(SHORT.get(task, ""))
+        if paper is not None and len(paper) == len(fr):  # the bar to beat, for reference
+            label = "paper mspe" if law_list is None else "paper mspe (all laws)"
+            rows.append([label, *(f"{v:+.2f}" for v in paper)])
         click.echo(f"\n{task}: R² mean ± std over seeds, averaged over laws")
         click.echo(table(rows, ["method", *(f"{100 * f:g}%" for f in fr)]))
     subset = df[scored_on_subset(df)]

@@ -38,6 +38,8 @@ def test_bench_cli(tmp_path):
                                    "-o", str(out)])  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "hedge" in res.output and "wall time" in res.output
+    # the paper's MSPE row (Table 2, parallel) for reference, marked as over all its laws
+    assert "paper mspe (all laws)  -1.00         +0.77         +0.99" in res.output
     df = pd.read_csv(out)
     assert len(df) == 2 * 2 * 3
     assert (tmp_path / "res.png").exists()
