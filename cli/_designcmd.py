@@ -27,7 +27,11 @@ from ._common import CliError, fmt, table
 @click.option(
     "--target", default=None, help="Target configurations (CSV) or top:K (K most costly)."
 )
-@click.option("--cost", required=True, help="Cost of one run: an expression (6*N*D) or a column.")
+@click.option(
+    "--cost", required=True,
+    help="Cost of one run: an expression (6*N*D), a pool column, or fit:COL (a power law of the "
+    "law's inputs fitted to the runs' measured costs COL; fit:COL~N,D names the features).",
+)  # fmt: skip
 @click.option("--budget", required=True, help="10% of the pool's total cost, or an absolute cost.")
 @click.option("--batch", type=int, default=None, help="At most this many proposals.")
 @click.option("--method", default="mspe", show_default=True, type=click.Choice(METHODS))
@@ -80,6 +84,12 @@ def propose(
         f"budget {fmt(b)} ({100 * b / out.attrs['total_cost']:.3g}% of the pool's "
         f"{fmt(out.attrs['total_cost'])}); already spent {fmt(s0)}; method {method}"
     )
+    cm = out.attrs["cost_model"]
+    if cm.kind == "fitted":
+        click.echo(
+            f"cost model {cm.spec}: fitted to the {cm.measured} of {cm.n_fit} run(s), R² "
+            f"{cm.r2_log:.3f} on log cost; observed runs are charged what they measured"
+        )
     if out.attrs["unfitted"]:
         click.echo(
             f"note: {out.attrs['unfitted']} run(s) of {runs} have no finite "

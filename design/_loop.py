@@ -59,7 +59,7 @@ from scalinglaws._law import Law, get_law
 
 from ._acquisition import METHODS
 from ._budget import DesignError, parse_budget
-from ._costs import CostModel, cost_model
+from ._costs import CostModel, cost_model, is_fitted_spec
 from ._executors import Executor, ExecutorError, LocalExecutor, SubmititExecutor, format_command
 from ._ledger import Ledger, Trial
 from ._propose import _costs_of, propose, resolve_target
@@ -193,6 +193,11 @@ class Study:
                 f"{self.law.name!r}; its columns are {', '.join(map(str, pool.columns))}"
             )
         self.pool = pool.reset_index(drop=True)
+        if is_fitted_spec(cost):
+            raise DesignError(
+                f"cost {cost!r} is fitted to the measured costs of observed runs, which a study "
+                "needs before its first launch; give a cost expression (6*N*D) or a pool column"
+            )
         self.cm = cost_model(cost, self.pool.columns)
         self.pool_cost = self.cm(self.pool, what="pool")
         self.total = float(self.pool_cost.sum())

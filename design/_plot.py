@@ -20,7 +20,7 @@ from scalinglaws._errors import ScalingLawsError
 from scalinglaws._law import Law
 
 from ._acquisition import standardised_inputs, target_distance
-from ._costs import CostModel, cost_model
+from ._costs import CostModel
 from ._propose import _problem
 
 _STYLE = {  # label: (marker, colour, size, z-order)
@@ -81,7 +81,7 @@ def plot_proposals(
     dist = target_distance(x, np.arange(len(loop.costs)), rows["target"])
     costs = np.array(loop.costs, dtype=np.float64)  # the target rows': by the cost model, if it can
     try:
-        costs[m : m + t] = cost_model(cost, pb.target.columns)(pb.target)
+        costs[m : m + t] = pb.cost_model(pb.target)
     except ScalingLawsError:  # the model needs columns the target table lacks
         costs[m : m + t] = np.nan
     axes_in = extrapolation_axes(x, m, t)

@@ -43,7 +43,7 @@ from ._acquisition import (
     target_weights,
 )
 from ._budget import DesignError, parse_budget
-from ._costs import CostModel, cost_model
+from ._costs import CostModel, cost_model, fitted_cost_model, is_fitted_spec
 
 __all__ = [
     "COLD_STARTS",
@@ -481,9 +481,9 @@ def _need(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
         )
 
 
-def _costs_of(cm: CostModel, df: pd.DataFrame, what: str) -> np.ndarray:
+def _costs_of(cm: CostModel, df: pd.DataFrame, what: str, charged: bool = False) -> np.ndarray:
     try:
-        return cm(df, what=what)
+        return cm.charged(df, what=what) if charged else cm(df, what=what)
     except DesignError:
         if "cost" in df.columns:
             return CostModel("column", "cost")(df, what=what)
@@ -527,6 +527,7 @@ class _Problem(NamedTuple):
     spent: float  # cost of the observed and in-flight runs
     target: pd.DataFrame  # the target configurations (the law's inputs): rows m..m+t-1
     unfitted: int  # observed runs without a finite outcome: spent, not fitted
+    cost_model: CostModel
 
 
 def _problem(
@@ -553,7 +554,15 @@ def _problem(
     _need(pool, law.inputs, "the pool")
     table = pool.reset_index(drop=True)  # as given, for the proposals
     pool = numeric_columns(table, law.inputs, "the pool")
-    cm = cost_model(cost, pool.columns)
+    if runs is not None and len(runs):
+        _need(runs, [*law.inputs, *law.outputs], "the runs table")
+        runs = numeric_columns(
+            runs, [*law.inputs, *law.outputs], "the runs table", missing_ok=law.outputs
+        ).reset_index(drop=True)
+    if is_fitted_spec(cost):
+        cm = fitted_cost_model(str(cost), runs, law.inputs)
+    else:
+        cm = cost_model(cost, pool.columns)
     pool_cost = cm(pool, what="pool")
     total = float(pool_cost.sum())
     k = len(law.outputs)
@@ -563,15 +572,11 @@ def _problem(
     n_obs = n_fly = 0
     n_unfitted = 0
     if runs is not None and len(runs):
-        _need(runs, [*law.inputs, *law.outputs], "the runs table")
-        runs = numeric_columns(
-            runs, [*law.inputs, *law.outputs], "the runs table", missing_ok=law.outputs
-        ).reset_index(drop=True)
         yr = runs[list(law.outputs)].to_numpy(np.float64)
         good = np.all(np.isfinite(yr), axis=1)
         # a run without a finite outcome (diverged, or not recorded) was still run: it counts as
         # spent and is not proposed again, but there is nothing to fit
-        c = _costs_of(cm, runs, "runs table")
+        c = _costs_of(cm, runs, "runs table", charged=True)
         spent += float(c.sum())
         obs_keys |= set(_key(runs, law.inputs))
         n_unfitted = int((~good).sum())
@@ -606,7 +611,7 @@ def _problem(
     )  # fmt: skip
     loop.observe(range(m + t, m + t + n_obs))
     loop.launch(range(m + t + n_obs, m + t + n_obs + n_fly))
-    return _Problem(loop, table, pool_cost, spent, tx, n_unfitted)
+    return _Problem(loop, table, pool_cost, spent, tx, n_unfitted, cm)
 
 
 def _checkpoint_fit(loop: DesignLoop, seed: int) -> np.ndarray | None:
@@ -637,7 +642,9 @@ def propose(
     Args:
         pool: candidate configurations (one row each; the law's input columns at least).
         law: a :class:`Law` or a law name.
-        cost: cost model — an expression over columns (``"6*N*D"``), a column name, or a
+        cost: cost model — an expression over columns (``"6*N*D"``), a column name,
+            ``"fit:COL"`` (a power law of the law's inputs fitted to the runs' measured costs
+            COL; ``"fit:COL~N,D"`` names the features; a run is charged what it measured), or a
             :class:`CostModel` (e.g. from :func:`fit_cost_model`).
         budget: ``"10%"`` of the pool's total cost, or an absolute cost. Observed and in-flight
             runs count as spent.
@@ -699,8 +706,9 @@ def propose(
     out["score"] = [s for _, s in picks]
     out["cumulative_spend"] = spent + np.cumsum(pool_cost[rows]) if rows else []
     out.attrs.update(
-        budget=limit, spent_before=spent, total_cost=total, method=method, unfitted=pb.unfitted
-    )
+        budget=limit, spent_before=spent, total_cost=total, method=method, unfitted=pb.unfitted,
+        cost_model=pb.cost_model,
+    )  # fmt: skip
     return out
 
 

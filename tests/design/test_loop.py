@@ -233,3 +233,7 @@ def test_cli_run_status_export(tmp_path, fake):
     assert r.exit_code == 2 and r.output.startswith("error: ") and "'budget'" in r.output
     r = runner.invoke(cli, ["status", str(tmp_path / "missing.db")])
     assert r.exit_code == 2 and "does not exist" in r.output
+    # a cost fitted to measured costs needs runs before the first launch: refused, one line
+    r = runner.invoke(cli, [*args, "--ledger", str(tmp_path / "fit.db"), "--cost", "fit:cost"])
+    assert r.exit_code == 2 and r.output.startswith("error: cost 'fit:cost' is fitted to the")
+    assert not (tmp_path / "fit.db").exists()

@@ -10,6 +10,7 @@ from cli._main import cli
 from scalinglaws import get_law
 from scalinglaws._errors import DataError
 from scalinglaws.design._budget import DesignError
+from scalinglaws.design._costs import fit_cost_model
 from scalinglaws.design._propose import propose
 
 LAW = get_law("chinchilla")
@@ -288,3 +289,40 @@ def test_plot_proposals(tmp_path):
     one = pd.DataFrame({"x": np.geomspace(1, 100, 12)})
     out = propose(one, "power-law", cost="x", budget="20%", method="cheapest")
     assert plot_proposals(one, "power-law", out, tmp_path / "one.png", cost="x").exists()
+
+
+def test_cost_fitted_to_measured_costs(tmp_path):
+    """``fit:COL``: a power law of the law's inputs fitted to the runs' measured costs prices
+    the pool (noise-free costs: the exponents come back exactly); observed runs are charged
+    what they measured, or the fit's price where they measured nothing."""
+    pool = _pool()
+    truth = 3e-17 * pool.N**1.1 * pool.D**0.95
+    order = np.argsort(truth.to_numpy())
+    runs = _runs(pool, order[:8])
+    runs["gpu_hours"] = 3e-17 * runs.N**1.1 * runs.D**0.95
+    runs.iloc[0, runs.columns.get_loc("gpu_hours")] = 2.5 * runs["gpu_hours"].iloc[0]  # measured
+    runs.iloc[1, runs.columns.get_loc("gpu_hours")] = np.nan  # not measured: the fit's price
+    out = propose(pool, "chinchilla", cost="fit:gpu_hours", budget="10%", runs=runs, batch=3,
+                  method="cheapest")  # fmt: skip
+    cm = out.attrs["cost_model"]
+    assert cm.features == ("N", "D") and cm.n_fit == 7
+    assert cm.r2_log < 1  # the 2.5x outlier is fitted too
+    fit = fit_cost_model(runs.drop(index=runs.index[0]), ["N", "D"], "gpu_hours")
+    np.testing.assert_allclose(fit.coef[1:], [1.1, 0.95], rtol=1e-9)
+    pool_cost = cm(pool)
+    assert out.attrs["total_cost"] == pytest.approx(pool_cost.sum(), rel=1e-12)
+    measured = runs["gpu_hours"].to_numpy().copy()
+    measured[1] = cm(runs.iloc[[1]])[0]
+    assert out.attrs["spent_before"] == pytest.approx(measured.sum(), rel=1e-12)
+    np.testing.assert_allclose(out["cost"], np.sort(pool_cost[order[8:]])[:3], rtol=1e-12)
+    with pytest.raises(DesignError, match="fitted to the measured costs of the observed runs"):
+        propose(pool, "chinchilla", cost="fit:gpu_hours", budget="10%")
+    with pytest.raises(DesignError, match="column.s. X missing from the runs"):
+        propose(pool, "chinchilla", cost="fit:gpu_hours~N,X", budget="10%", runs=runs)
+    pool.to_csv(tmp_path / "pool.csv", index=False)
+    runs.to_csv(tmp_path / "runs.csv", index=False)
+    res = CliRunner().invoke(cli, ["propose", "--pool", str(tmp_path / "pool.csv"), "--runs",
+                                   str(tmp_path / "runs.csv"), "--law", "chinchilla", "--cost",
+                                   "fit:gpu_hours", "--budget", "10%", "--batch", "2"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "fitted to the gpu_hours of 7 run(s)" in res.output
