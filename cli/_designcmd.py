@@ -96,7 +96,13 @@ def propose(
             f"{', '.join(law_obj.outputs)}: counted as spent and not proposed again, not fitted",
             err=True,
         )
-    if len(out) == 0:
+    if len(out) == 0 and out.attrs["waiting"]:
+        click.echo(
+            f"no proposal yet: {method} scores candidates with a fit to observed runs, and none "
+            "is observed; the runs in flight complete its cold-start design. Propose again once "
+            "some have finished (--runs), or use cheapest, random or inverse-cost"
+        )
+    elif len(out) == 0:
         click.echo("no run fits the remaining budget")
     else:
         rows = [

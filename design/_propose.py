@@ -400,9 +400,12 @@ class DesignLoop:
 
     @property
     def cold(self) -> bool:
-        """True while a model-based method has nothing observed or in flight: its next
-        proposal is the cold-start design (up to ``n_init`` runs at once)."""
-        return self.method in MODEL_METHODS and not self.observed and not self.inflight
+        """True while a model-based method has nothing observed and fewer than ``n_init`` runs
+        in flight: its next proposal is (the rest of) the cold-start design, whose runs in
+        flight count towards its size and its budget."""
+        return (
+            self.method in MODEL_METHODS and not self.observed and len(self.inflight) < self.n_init
+        )
 
     def propose(self, q: int, remaining: float) -> list[tuple[int, float]]:
         """Up to ``q`` rows whose total cost is at most ``remaining``: ``[(row, score), ...]``."""
@@ -430,8 +433,10 @@ class DesignLoop:
         return [(int(cand[i]), s) for i, s in picks]
 
     def _cold(self, cand: np.ndarray, q: int, remaining: float) -> list[tuple[int, float]]:
+        fly = np.asarray(self.inflight, dtype=int)  # the design's runs launched already
         limit = remaining if self.init_budget is None else min(remaining, self.init_budget)
-        n = min(q, self.n_init)
+        limit -= float(self.costs[fly].sum())
+        n = min(q, self.n_init - len(fly))
         c = self.costs[cand]
         order = np.argsort(c, kind="stable")
         picks: list[tuple[int, float]] = []
@@ -440,19 +445,26 @@ class DesignLoop:
             for j, i in enumerate(order):
                 if len(picks) >= n:
                     break
-                if (j == 0 and c[i] <= remaining) or spent + c[i] <= limit:
+                # the design's first run is taken even beyond the initial budget
+                if (j == 0 and not len(fly) and c[i] <= remaining) or spent + c[i] <= limit:
                     picks.append((int(cand[i]), float(self.total_cost / c[i])))
                     spent += c[i]
             return picks
-        z = standardised_inputs(self.x, cand)
+        z = standardised_inputs(self.x, np.concatenate([cand, fly]), len(cand))
+        z, z_fly = z[: len(cand)], z[len(cand) :]
         pen = np.maximum(c / self.total_cost, 1e-300) ** self.gamma
-        first = order[0]
-        if c[first] > remaining:
-            return []
-        chosen = [first]
-        spent = c[first]
-        picks.append((int(cand[first]), float(1.0 / pen[first])))
-        dmin = np.linalg.norm(z - z[first], axis=1)
+        chosen: list[int] = []
+        spent = 0.0
+        if len(fly):  # the design goes on from its runs in flight
+            dmin = np.min(np.linalg.norm(z[:, None, :] - z_fly[None], axis=2), axis=1)
+        else:
+            first = order[0]
+            if c[first] > remaining:
+                return []
+            chosen.append(first)
+            spent = c[first]
+            picks.append((int(cand[first]), float(1.0 / pen[first])))
+            dmin = np.linalg.norm(z - z[first], axis=1)
         while len(chosen) < n:
             ok = (spent + c <= limit) & (dmin > 0)
             if not ok.any():
@@ -667,7 +679,11 @@ def propose(
 
     Returns:
         The proposals in pick order: the pool's columns plus ``cost``, ``score`` and
-        ``cumulative_spend`` (observed + in flight + proposals so far).
+        ``cumulative_spend`` (observed + in flight + proposals so far). ``attrs``: the
+        ``budget``, what was ``spent_before``, the pool's ``total_cost``, the ``cost_model``,
+        how many runs had no outcome to fit (``unfitted``), and ``waiting``: True when a
+        model-based method proposes nothing because no run is observed yet and its cold-start
+        design is all in flight.
     """
     pb = _problem(
         pool, law, cost=cost, runs=runs, in_flight=in_flight, target=target, method=method,
@@ -705,9 +721,11 @@ def propose(
     out["cost"] = pool_cost[rows]
     out["score"] = [s for _, s in picks]
     out["cumulative_spend"] = spent + np.cumsum(pool_cost[rows]) if rows else []
+    # nothing observed and the cold-start design all in flight: no fit to score candidates by
+    waiting = not rows and loop.method in MODEL_METHODS and not loop.observed
     out.attrs.update(
         budget=limit, spent_before=spent, total_cost=total, method=method, unfitted=pb.unfitted,
-        cost_model=pb.cost_model,
+        cost_model=pb.cost_model, waiting=waiting,
     )  # fmt: skip
     return out
 

@@ -123,6 +123,32 @@ def test_spread_cold_start_is_small_cheap_and_space_filling():
         propose(pool, "chinchilla", cost="6*N*D", budget="10%", cold_start="wide")
 
 
+def test_cold_start_goes_on_from_runs_in_flight(tmp_path):
+    """Launched but unfinished runs of the cold-start design count towards its size and budget:
+    the next call proposes the rest of it (it said "no run fits the remaining budget"). With
+    the design all in flight, a model-based method says it waits for an outcome."""
+    pool = _pool()
+    cost = (6 * pool.N * pool.D).to_numpy()
+    order = np.argsort(cost, kind="stable")
+    whole = propose(pool, "chinchilla", cost="6*N*D", budget="10%", method="mspe")
+    fly = pool.iloc[order[:2]]
+    rest = propose(pool, "chinchilla", cost="6*N*D", budget="10%", method="mspe", in_flight=fly)
+    assert len(rest) == len(whole) - 2  # the same design, its first two runs in flight
+    np.testing.assert_array_equal(rest["cost"], whole["cost"].iloc[2:])
+    assert rest["cumulative_spend"].iloc[-1] <= 0.2 * 0.1 * cost.sum() * (1 + 1e-12)
+    spread = propose(pool, "chinchilla", cost="6*N*D", budget="10%", method="mspe",
+                     in_flight=fly, cold_start="spread")  # fmt: skip
+    assert len(spread) >= 1 and not set(spread["cost"]) & set(cost[order[:2]])
+    out = propose(pool, "chinchilla", cost="6*N*D", budget="10%", method="hedge", in_flight=fly)
+    assert len(out) == 0 and out.attrs["waiting"]
+    pool.to_csv(tmp_path / "pool.csv", index=False)
+    fly.to_csv(tmp_path / "fly.csv", index=False)
+    res = CliRunner().invoke(cli, ["propose", "--pool", str(tmp_path / "pool.csv"), "--in-flight",
+                                   str(tmp_path / "fly.csv"), "--law", "chinchilla", "--cost",
+                                   "6*N*D", "--budget", "10%", "--method", "hedge"])  # fmt: skip
+    assert res.exit_code == 0 and "no proposal yet: hedge scores candidates" in res.output
+
+
 def test_batch_and_in_flight():
     pool = _pool()
     cost = (6 * pool.N * pool.D).to_numpy()
