@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from scalinglaws._errors import DataError
+from scalinglaws._io import SOURCE_ATTR, numeric_columns
 
 try:  # Python >= 3.11
     import tomllib
@@ -169,6 +170,26 @@ def load(name: str | Path) -> Task:
                 f"{folder / (split + '.parquet')}: missing column(s) {', '.join(missing)} "
                 f"named in laws.toml; its columns are {', '.join(map(str, df.columns))}"
             )
+        df.attrs[SOURCE_ATTR] = str(folder / f"{split}.parquet")
+        numeric_columns(df, [*features, *targets], "")  # a bad cell: one line naming it
+    fractions = manifest.get("budget_fractions", ())
+    bad = [b for b in fractions if not (isinstance(b, (int, float)) and 0 < b <= 1)]
+    if bad:
+        raise DataError(
+            f"{toml_path}: budget_fractions holds {bad[0]!r}; each checkpoint is a fraction of "
+            "the pool's total cost, in (0, 1] (0.05 for 5%)"
+        )
+    cost = str(manifest.get("cost", "1"))
+    try:
+        c = task_cost(cost, frames["train"])
+    except DataError as e:
+        raise DataError(f"{toml_path}: {e}") from None
+    if not np.all(np.isfinite(c) & (c > 0)):
+        i = int(np.argmax(~(np.isfinite(c) & (c > 0))))
+        raise DataError(
+            f"{toml_path}: cost {cost!r} is {float(c[i]):.6g} on row {i + 1} of train.parquet; "
+            "every run of the pool needs a positive finite cost: fix the formula or the row"
+        )
     floor = manifest.get("input_floor")
     laws = manifest.get("laws", {})
     return Task(
@@ -178,8 +199,8 @@ def load(name: str | Path) -> Task:
         features=features,
         targets=targets,
         group=str(group) if group else None,
-        cost=str(manifest.get("cost", "1")),
-        budget_fractions=tuple(float(b) for b in manifest.get("budget_fractions", ())),
+        cost=cost,
+        budget_fractions=tuple(float(b) for b in fractions),
         input_floor=None if floor is None else float(floor),
         law_names=tuple(laws) if isinstance(laws, Mapping) else (),
         description=str(manifest.get("description") or _leading_comments(text)),
@@ -207,8 +228,6 @@ def task_cost(task: Task | str, df: pd.DataFrame) -> np.ndarray:
             f"cost expression {expr!r} uses column {missing[0]!r}, which the table lacks; "
             f"its columns are {', '.join(map(str, df.columns))}"
         )
-    from scalinglaws._io import numeric_columns
-
     checked = numeric_columns(df, names, "the table")
     env = {n: checked[n].to_numpy(dtype=np.float64) for n in names}
     value = np.asarray(node(env), dtype=np.float64)

@@ -126,3 +126,39 @@ def test_load_from_path(tmp_path: Path):
         load(dst)
     with pytest.raises(DataError, match="not a task folder"):
         load(tmp_path / "missing")
+
+
+def test_a_bad_task_folder_is_one_line_naming_the_file(tmp_path: Path):
+    """A cell that is not a number, a missing outcome, a checkpoint outside (0, 1] or a cost that
+    is not positive: each was replayed silently (or failed deep in a worker) before."""
+    src = task_dir("parallel")
+
+    def broken(edit_train=None, edit_toml=None) -> Path:
+        dst = tmp_path / f"t{len(list(tmp_path.iterdir()))}"
+        shutil.copytree(src, dst)
+        if edit_train is not None:
+            df = pd.read_parquet(dst / "train.parquet")
+            edit_train(df)
+            df.to_parquet(dst / "train.parquet")
+        if edit_toml is not None:
+            toml = dst / "laws.toml"
+            toml.write_text(edit_toml(toml.read_text()))
+        return dst
+
+    def nan_loss(df):
+        df.loc[3, "loss"] = np.nan
+
+    def text(df):
+        df["num_params"] = df["num_params"].astype(str)
+        df.loc[3, "num_params"] = "abc"
+
+    with pytest.raises(DataError, match=r"train.parquet: column loss, row 4 is empty or NaN"):
+        load(broken(nan_loss))
+    with pytest.raises(DataError, match=r"train.parquet: column num_params, row 4: 'abc' is not"):
+        load(broken(text))
+    fractions = "budget_fractions = [0.01, 0.05, 0.1]"
+    with pytest.raises(DataError, match=r"laws.toml: budget_fractions holds 5; each checkpoint"):
+        load(broken(edit_toml=lambda t: t.replace(fractions, "budget_fractions = [0.01, 5]")))
+    cost = 'cost = "num_params"'
+    with pytest.raises(DataError, match=r"laws.toml: cost 'num_params - 1e12' is -9.99"):
+        load(broken(edit_toml=lambda t: t.replace(cost, 'cost = "num_params - 1e12"')))
