@@ -73,8 +73,8 @@ class CostModel:
         if bad.any():
             i = int(np.argmax(bad))
             raise DesignError(
-                f"cost {self.spec!r} is {float(c[i]):.6g} on row {i + 1} of the {what}; every run needs a "
-                "positive finite cost (fix the row or the cost model)"
+                f"cost {self.spec!r} is {float(c[i]):.6g} on row {i + 1} of the {what}; every run "
+                "needs a positive finite cost (fix the row or the cost model)"
             )
         return np.asarray(c, dtype=np.float64)
 

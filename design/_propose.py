@@ -7,9 +7,10 @@ observed and in-flight runs), their costs, the current multistart fit and its mo
 ``observe``/``refit`` advance it. :func:`propose` wraps it for tables.
 
 Cold start (nothing observed): a small cheap design of ``n₀ = ⌈2.5 p / k⌉`` runs (``hedge``:
-one, or the batch :func:`propose` is asked for) within the initial budget — the cheapest ones (``cold_start="cheapest"``, the paper's and the default for
-every method) or a cost-aware greedy maximin design in standardised (log-)input space
-(``"spread"``): each next run maximises ``min_j ‖x − x_j‖ / (cost/total)^γ``. On ScaleBench the
+one, or the batch :func:`propose` is asked for) within the initial budget, its runs in flight
+counted — the cheapest ones (``cold_start="cheapest"``, the paper's and the default for every
+method) or a cost-aware greedy maximin design in standardised (log-)input space (``"spread"``):
+each next run maximises ``min_j ‖x − x_j‖ / (cost/total)^γ``. On ScaleBench the
 cheapest start scores better: ``hedge`` on moe at 1% (10 laws × 5 seeds) 0.41 from the cheapest
 runs against −0.09 from ``spread``, which spends the initial budget on costlier runs.
 """
@@ -706,9 +707,10 @@ def propose(
     if batch is not None and batch < 1:
         raise DesignError(f"--batch must be >= 1, got {batch}")
     loop.init_budget = 0.2 * limit
-    if batch is not None and loop.cold:
+    if method == "hedge" and batch is not None and loop.cold:
         # an explicit batch fills that many executors: hedge's one-run cold start has nothing
-        # to choose the others by, so it takes the next cheapest too (as the paper's design)
+        # to choose the others by, so it takes the next cheapest too (as the paper's design;
+        # the paper's methods keep their design's size)
         loop.n_init = max(loop.n_init, int(batch))
     if method == "hedge" and loop.observed:
         # as at a checkpoint of its replay: the target-localised wide fit, whose best optimum

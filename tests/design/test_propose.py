@@ -77,6 +77,9 @@ def test_hedge_proposes_as_its_benchmark_replay_decides():
     pd.testing.assert_frame_equal(
         four, propose(pool, "chinchilla", cost="6*N*D", budget="10%", method="mspe", batch=4)
     )
+    # a batch larger than the paper's design does not enlarge it (⌈2.5·5⌉ = 13 runs)
+    wide = propose(pool, "chinchilla", cost="6*N*D", budget="100%", method="mspe", batch=20)
+    assert len(wide) == 13
 
     runs = _runs(pool, np.argsort(cost)[:12:2])
     seen = {}
