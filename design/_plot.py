@@ -27,6 +27,7 @@ _STYLE = {  # label: (marker, colour, size, z-order)
     "pool": ("o", "0.75", 10, 1),
     "observed": ("o", "tab:blue", 22, 3),
     "in flight": ("s", "tab:orange", 26, 3),
+    "no outcome": ("X", "tab:purple", 30, 3),
     "proposed": ("*", "tab:red", 110, 4),
     "target": ("D", "tab:green", 30, 2),
 }
@@ -78,8 +79,14 @@ def plot_proposals(
     picked = [key.get(tuple(r)) for r in proposals[list(x)].to_numpy(np.float64)]
     rows["proposed"] = np.asarray([i for i in picked if i is not None], dtype=int)
     rows["pool"] = np.setdiff1d(rows["pool"], rows["proposed"])
-    dist = target_distance(x, np.arange(len(loop.costs)), rows["target"])
-    costs = np.array(loop.costs, dtype=np.float64)  # the target rows': by the cost model, if it can
+    bad = pb.unfitted  # run, so spent, but without an outcome: not in the loop's rows
+    if len(bad):
+        x = {k: np.concatenate([v, bad[k].to_numpy(np.float64)]) for k, v in x.items()}
+        rows["no outcome"] = np.arange(len(loop.costs), len(loop.costs) + len(bad))
+    n_all = len(loop.costs) + len(bad)
+    dist = target_distance(x, np.arange(n_all), rows["target"])
+    costs = np.concatenate([loop.costs, bad["cost"].to_numpy(np.float64)])
+    # the target rows' costs: by the cost model, if it can
     try:
         costs[m : m + t] = pb.cost_model(pb.target)
     except ScalingLawsError:  # the model needs columns the target table lacks

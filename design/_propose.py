@@ -539,7 +539,7 @@ class _Problem(NamedTuple):
     pool_cost: np.ndarray
     spent: float  # cost of the observed and in-flight runs
     target: pd.DataFrame  # the target configurations (the law's inputs): rows m..m+t-1
-    unfitted: int  # observed runs without a finite outcome: spent, not fitted
+    unfitted: pd.DataFrame  # runs without a finite outcome (inputs, cost): spent, not fitted
     cost_model: CostModel
 
 
@@ -583,7 +583,7 @@ def _problem(
     spent = 0.0
     obs_keys: set[tuple[float, ...]] = set()
     n_obs = n_fly = 0
-    n_unfitted = 0
+    unfitted = pd.DataFrame({**{c: [] for c in law.inputs}, "cost": []})
     if runs is not None and len(runs):
         yr = runs[list(law.outputs)].to_numpy(np.float64)
         good = np.all(np.isfinite(yr), axis=1)
@@ -592,7 +592,7 @@ def _problem(
         c = _costs_of(cm, runs, "runs table", charged=True)
         spent += float(c.sum())
         obs_keys |= set(_key(runs, law.inputs))
-        n_unfitted = int((~good).sum())
+        unfitted = runs.loc[~good, list(law.inputs)].assign(cost=c[~good])
         frames_x.append(runs.loc[good, list(law.inputs)])
         frames_y.append(yr[good])
         frames_c.append(c[good])
@@ -624,7 +624,7 @@ def _problem(
     )  # fmt: skip
     loop.observe(range(m + t, m + t + n_obs))
     loop.launch(range(m + t + n_obs, m + t + n_obs + n_fly))
-    return _Problem(loop, table, pool_cost, spent, tx, n_unfitted, cm)
+    return _Problem(loop, table, pool_cost, spent, tx, unfitted, cm)
 
 
 def _checkpoint_fit(loop: DesignLoop, seed: int) -> np.ndarray | None:
@@ -726,7 +726,7 @@ def propose(
     # nothing observed and the cold-start design all in flight: no fit to score candidates by
     waiting = not rows and loop.method in MODEL_METHODS and not loop.observed
     out.attrs.update(
-        budget=limit, spent_before=spent, total_cost=total, method=method, unfitted=pb.unfitted,
+        budget=limit, spent_before=spent, total_cost=total, method=method, unfitted=len(pb.unfitted),
         cost_model=pb.cost_model, waiting=waiting,
     )  # fmt: skip
     return out

@@ -302,6 +302,7 @@ def test_plot_proposals(tmp_path):
     pool = _pool()
     cost = (6 * pool.N * pool.D).to_numpy()
     runs = _runs(pool, np.argsort(cost)[:10])
+    runs.iloc[0, runs.columns.get_loc("loss")] = np.nan  # drawn as a run without an outcome
     pool.to_csv(tmp_path / "pool.csv", index=False)
     runs.to_csv(tmp_path / "runs.csv", index=False)
     png = tmp_path / "map.png"
