@@ -33,8 +33,9 @@ difference; nothing is launched afterwards.
 
 The loop ends when nothing is in flight and nothing more can be launched (budget spent, pool
 exhausted, stopping rule fired, or the last ``max_failures`` runs this driver recorded all
-failed: a broken command should not spend the budget on failures) or, after a Ctrl-C (SIGINT), at the next safe point: runs in
-flight keep running detached and are recorded by the next ``run_study`` on the same ledger.
+failed: a broken command should not spend the budget on failures) or, after a Ctrl-C (SIGINT),
+at the next safe point: runs in flight keep running detached and are recorded by the next
+``run_study`` on the same ledger.
 """
 
 from __future__ import annotations

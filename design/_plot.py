@@ -21,7 +21,7 @@ from scalinglaws._law import Law
 
 from ._acquisition import standardised_inputs, target_distance
 from ._costs import CostModel
-from ._propose import _problem
+from ._propose import _key, _problem
 
 _STYLE = {  # label: (marker, colour, size, z-order)
     "pool": ("o", "0.75", 10, 1),
@@ -75,8 +75,8 @@ def plot_proposals(
         "observed": np.asarray(loop.observed, dtype=int),
         "in flight": np.asarray(loop.inflight, dtype=int),
     }
-    key = {tuple(r): i for i, r in enumerate(np.column_stack([x[k][:m] for k in x]))}
-    picked = [key.get(tuple(r)) for r in proposals[list(x)].to_numpy(np.float64)]
+    key = {k: i for i, k in enumerate(_key(pb.pool, list(x)))}  # as propose tells them apart
+    picked = [key.get(k) for k in _key(proposals, list(x))]
     rows["proposed"] = np.asarray([i for i in picked if i is not None], dtype=int)
     rows["pool"] = np.setdiff1d(rows["pool"], rows["proposed"])
     bad = pb.unfitted  # run, so spent, but without an outcome: not in the loop's rows
@@ -92,6 +92,8 @@ def plot_proposals(
     except ScalingLawsError:  # the model needs columns the target table lacks
         costs[m : m + t] = np.nan
     axes_in = extrapolation_axes(x, m, t)
+    px = x[axes_in[0]]
+    py = x[axes_in[1]] if len(axes_in) > 1 else costs  # one input: against cost
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.6), constrained_layout=True)
     for label, r in rows.items():
@@ -99,22 +101,19 @@ def plot_proposals(
             continue
         mk, col, s, z = _STYLE[label]
         n = f"{label} ({len(r)})"
-        px = x[axes_in[0]][r]
-        py = x[axes_in[1]][r] if len(axes_in) > 1 else costs[r]
-        ax1.scatter(px, py, marker=mk, c=col, s=s, zorder=z, label=n, edgecolors="none")
+        ax1.scatter(px[r], py[r], marker=mk, c=col, s=s, zorder=z, label=n, edgecolors="none")
         if np.isfinite(costs[r]).any():
             ax2.scatter(costs[r], dist[r], marker=mk, c=col, s=s, zorder=z, label=n,
                         edgecolors="none")  # fmt: skip
     for i, r in enumerate(rows["proposed"]):  # pick order
-        py = x[axes_in[1]][r] if len(axes_in) > 1 else costs[r]
-        ax1.annotate(str(i + 1), (x[axes_in[0]][r], py), fontsize=7, xytext=(4, 3),
+        ax1.annotate(str(i + 1), (px[r], py[r]), fontsize=7, xytext=(4, 3),
                      textcoords="offset points")  # fmt: skip
         ax2.annotate(str(i + 1), (costs[r], dist[r]), fontsize=7, xytext=(4, 3),
                      textcoords="offset points")  # fmt: skip
     ax1.set_xlabel(axes_in[0])
     ax1.set_ylabel(axes_in[1] if len(axes_in) > 1 else "cost")
-    _log_if_positive(ax1, x[axes_in[0]], "x")
-    _log_if_positive(ax1, x[axes_in[1]] if len(axes_in) > 1 else costs[np.isfinite(costs)], "y")
+    _log_if_positive(ax1, px, "x")
+    _log_if_positive(ax1, py[np.isfinite(py)], "y")
     others = [k for k in x if k not in axes_in]
     ax1.set_title(
         "configurations" + (f" (not shown: {', '.join(others)})" if others else ""), fontsize=9
@@ -131,7 +130,7 @@ def plot_proposals(
     head = f"{loop.law.name}: spent {spent:.3g} (observed and in flight), proposed {new:.3g}"
     if budget is not None:
         head += f", budget {budget:.3g} ({100 * (spent + new) / budget:.0f}% used)"
-    fig.suptitle(head + f"; pool total {pb.loop.total_cost:.3g}", fontsize=10)
+    fig.suptitle(head + f"; pool total {loop.total_cost:.3g}", fontsize=10)
     path = Path(path)
     fig.savefig(path, dpi=130)
     plt.close(fig)

@@ -691,7 +691,7 @@ def propose(
         gamma=gamma, seed=seed, fit_starts=fit_starts, cold_start=cold_start,
     )  # fmt: skip
     loop, pool, pool_cost = pb.loop, pb.pool, pb.pool_cost
-    total = float(pool_cost.sum())
+    total = loop.total_cost
     limit = parse_budget(budget, total)
     spent = pb.spent
     if spent >= limit * (1 - 1e-12):
@@ -726,8 +726,8 @@ def propose(
     # nothing observed and the cold-start design all in flight: no fit to score candidates by
     waiting = not rows and loop.method in MODEL_METHODS and not loop.observed
     out.attrs.update(
-        budget=limit, spent_before=spent, total_cost=total, method=method, unfitted=len(pb.unfitted),
-        cost_model=pb.cost_model, waiting=waiting,
+        budget=limit, spent_before=spent, total_cost=total, method=method,
+        unfitted=len(pb.unfitted), cost_model=pb.cost_model, waiting=waiting,
     )  # fmt: skip
     return out
 
